@@ -1,0 +1,147 @@
+"""Errors raised by oneroster-client: one root, subclasses by meaning.
+
+Transport failures (connection, timeout, TLS) are kept apart from HTTP errors, and HTTP
+errors carry the parsed OneRoster ``statusInfoSet`` (section 7 of the OneRoster 1.1 REST
+binding). Messages never contain credentials, tokens, signatures or record contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from oneroster_client.status import StatusInfo
+
+
+class OneRosterError(Exception):
+    """Root of every error raised by this library."""
+
+
+class ConfigurationError(OneRosterError, ValueError):
+    """A client, auth or adapter setting is invalid; the message says which and how to fix it."""
+
+
+class TransportError(OneRosterError):
+    """The request never got an HTTP answer: connection refused, DNS, timeout, TLS."""
+
+    def __init__(self, message: str, *, url: str | None = None, method: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.method = method
+
+
+class APIError(OneRosterError):
+    """The server answered with an HTTP error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        status_infos: the parsed OneRoster status infos, possibly empty.
+        url: the request URL with secrets removed.
+        method: the HTTP method.
+        request_id: a server request id header, when one was sent.
+        body_excerpt: the first few hundred characters of the body, for diagnosis.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        status_infos: Sequence[StatusInfo] = (),
+        url: str | None = None,
+        method: str | None = None,
+        request_id: str | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.status_infos: tuple[StatusInfo, ...] = tuple(status_infos)
+        self.url = url
+        self.method = method
+        self.request_id = request_id
+        self.body_excerpt = body_excerpt
+
+    @property
+    def code_minors(self) -> tuple[str, ...]:
+        """Normalised codeMinor tokens of the status infos (e.g. ``"invalidfilterfield"``)."""
+        return tuple(info.code_minor for info in self.status_infos if info.code_minor)
+
+
+class BadRequestError(APIError):
+    """HTTP 400: the request was malformed, e.g. ``invalid_filter_field``."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401 (or a failed token request): credentials were missing or refused."""
+
+
+class PermissionDeniedError(APIError):
+    """HTTP 403: authenticated, but not allowed; often a missing OAuth 2 scope."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404: the sourcedId (or its parent in a nested path) does not exist."""
+
+
+class UnprocessableEntityError(APIError):
+    """HTTP 422: the server could not validate the record sent in a PUT."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429: rate limited. ``retry_after`` is the wait the server asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """HTTP 5xx: the server failed."""
+
+
+class ResponseFormatError(OneRosterError):
+    """A successful response whose body is not JSON or lacks the expected envelope."""
+
+    def __init__(
+        self, message: str, *, url: str | None = None, body_excerpt: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.body_excerpt = body_excerpt
+
+
+class FilterError(OneRosterError, ValueError):
+    """A filter expression that a OneRoster 1.1 server cannot parse; the message says why."""
+
+
+class RecordValidationError(OneRosterError, ValueError):
+    """A record could not be read or written as a OneRoster model.
+
+    Attributes:
+        model: the model name, e.g. ``"User"``.
+        field: the wire field path, e.g. ``"enabledUser"`` or ``"agents[0].sourcedId"``,
+            or ``None`` when the record as a whole is wrong (not an object).
+        sourced_id: the record's sourcedId when it could be read.
+        reason: what was wrong, without the model and field prefix.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        field: str | None,
+        reason: str,
+        sourced_id: str | None = None,
+    ) -> None:
+        self.model = model
+        self.field = field
+        self.reason = reason
+        self.sourced_id = sourced_id
+        where = f"{model}.{field}" if field else model
+        suffix = f" (record {sourced_id!r})" if sourced_id else ""
+        super().__init__(f"{where}: {reason}{suffix}")
+
+
+class IncompleteResultError(OneRosterError):
+    """A listing ended with fewer (or duplicated) records than the server announced."""

@@ -1,0 +1,1 @@
+"""Skyward (Qmlativ, SMS 2.0) adapter for oneroster-client."""
