@@ -1,0 +1,671 @@
+"""The one converter between OneRoster wire dicts and the typed models.
+
+Reading is tolerant, writing is exact (DESIGN decision 2):
+
+* names: camelCase on the wire, snake_case in Python (``class`` -> ``class_``);
+* unknown fields are kept in ``extra`` and written back unchanged;
+* enumeration values the spec does not list are kept as plain strings; pass
+  ``warnings=[]`` to :func:`structure` to be told about them;
+* booleans may arrive as ``"true"``/``"FALSE"``; sourcedIds are trimmed;
+* Date and DateTime values are read with or without milliseconds, with ``Z`` or an
+  offset, date-only where a date-time is typed; they are written as ``YYYY-MM-DD`` and
+  ``YYYY-MM-DDTHH:MM:SS.sssZ`` (UTC);
+* a record that cannot be read raises :class:`~oneroster_client.errors.RecordValidationError`
+  naming the model, the field path and the value (values of personal fields are not
+  repeated in messages).
+
+A strict mode refuses unknown fields and unknown enumeration values; tests use it to
+catch the project's own mistakes. Structure functions are generated once per class by
+cattrs; the fast path runs without cattrs' detailed validation, and only a record that
+fails is converted again with it, to find the field path for the message.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from oneroster_client._naming import to_wire_name
+from oneroster_client.errors import RecordValidationError
+from oneroster_client.models import base, enums, gradebook, resources, rostering
+
+__all__ = [
+    "SENSITIVE_FIELDS",
+    "ConversionWarning",
+    "format_date",
+    "format_datetime",
+    "parse_date",
+    "parse_datetime",
+    "structure",
+    "unknown_values",
+    "unstructure",
+]
+
+T = TypeVar("T", bound=base.WireObject)
+
+# Wire names whose values are personal or secret: error messages describe such a value
+# (its type and length) instead of repeating it.
+SENSITIVE_FIELDS = frozenset(
+    {
+        "username",
+        "givenName",
+        "familyName",
+        "middleName",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "password",
+        "birthDate",
+        "cityOfBirth",
+        "userIds",
+        "metadata",
+    }
+)
+
+_EXTRA_KEY = "\x00extra"  # cannot occur in JSON produced by a sane server
+_MODELS: tuple[type[base.WireObject], ...] = (
+    base.GUIDRef,
+    base.UserId,
+    rostering.Org,
+    rostering.AcademicSession,
+    rostering.Course,
+    rostering.Class,
+    rostering.User,
+    rostering.Enrollment,
+    rostering.Demographics,
+    resources.Resource,
+    gradebook.Category,
+    gradebook.LineItem,
+    gradebook.Result,
+)
+
+
+@attrs.frozen(kw_only=True)
+class ConversionWarning:
+    """A value kept although OneRoster 1.1 does not list it (e.g. ``districtAdministrator``)."""
+
+    model: str
+    field: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _BadValue(Exception):
+    """A leaf value of the wrong kind; turned into a RecordValidationError message."""
+
+    def __init__(self, expected: str, value: Any) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.value = value
+
+
+class _AtIndex(Exception):
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(index)
+        self.index = index
+        self.cause = cause
+
+
+class _UnknownFields(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self.names = names
+
+
+# --- dates ---------------------------------------------------------------------------
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Read a OneRoster DateTime in any shape servers send; the result is aware, in UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            expected = "expected a date-time such as 2024-05-01T18:25:43.511Z"
+            raise _BadValue(expected, value) from None
+    else:
+        raise _BadValue("expected a date-time string", value)
+    tz = parsed.tzinfo
+    if tz is None:
+        return parsed.replace(tzinfo=UTC)  # OneRoster date-times are always UTC
+    if tz is not UTC:
+        return parsed.astimezone(UTC)
+    return parsed
+
+
+def parse_date(value: Any) -> date:
+    """Read a OneRoster Date (``YYYY-MM-DD``); a date-time gives its own calendar date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if type(value) is str:
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            raise _BadValue("expected a date such as 2024-05-01", value) from None
+    raise _BadValue("expected a date string", value)
+
+
+def _parse_date_or_datetime(value: Any) -> date | datetime:
+    # Fields typed Date in one source and DateTime in another keep the shape they came in.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if type(value) is str and len(value.strip()) == 10:
+        return parse_date(value)
+    return parse_datetime(value)
+
+
+def _structure_date_or_datetime(value: Any, _: Any) -> date | datetime:
+    return _parse_date_or_datetime(value)
+
+
+def format_datetime(value: datetime) -> str:
+    """Write a DateTime as ``YYYY-MM-DDTHH:MM:SS.sssZ``; naive datetimes are refused."""
+    if value.tzinfo is None:
+        raise _BadValue(
+            "a timezone-aware datetime (a naive one is ambiguous; use e.g. datetime.now(UTC))",
+            value,
+        )
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
+
+
+def format_date(value: date) -> str:
+    """Write a Date as ``YYYY-MM-DD`` (a datetime is written with its time, in UTC)."""
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return value.isoformat()
+
+
+# --- leaf hooks ------------------------------------------------------------------------
+
+
+def _structure_str_tolerant(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) in (int, float):
+        return str(value)  # e.g. schoolYear: 2025, identifier: 12345
+    raise _BadValue("expected a string", value)
+
+
+def _structure_str_strict(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _BadValue("expected a string", value)
+
+
+def _structure_sourced_id(value: Any, _: Any) -> str:
+    if type(value) is str:
+        trimmed = value.strip()
+        if trimmed:
+            return trimmed
+        raise _BadValue("expected a non-empty sourcedId", value)
+    if type(value) is int:
+        return str(value)
+    raise _BadValue("expected a sourcedId string", value)
+
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if value is True or value is False:
+        return value
+    if type(value) is str:
+        folded = value.strip().lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+    elif type(value) is int and value in (0, 1):
+        return bool(value)
+    raise _BadValue("expected a boolean", value)
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return float(value)
+    if kind is str:
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise _BadValue("expected a number", value)
+
+
+def _structure_mapping(value: Any, _: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise _BadValue("expected an object", value)
+
+
+def _unstructure_enum_or_str(value: Any) -> str:
+    return str(value)  # StrEnum members give their wire value; plain strings are kept
+
+
+# --- converters ------------------------------------------------------------------------
+
+
+def _is_any_dict(tp: Any) -> bool:
+    return bool(tp == dict[str, Any])
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _union_members(tp: Any) -> tuple[list[Any], bool]:
+    args = list(typing.get_args(tp))
+    optional = type(None) in args
+    return [a for a in args if a is not type(None)], optional
+
+
+def _enum_in(members: list[Any]) -> type[enums.WireEnum] | None:
+    for member in members:
+        if isinstance(member, type) and issubclass(member, enums.WireEnum):
+            return member
+    return None
+
+
+def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed)
+    conv.register_structure_hook(str, _structure_str_strict if strict else _structure_str_tolerant)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    conv.register_structure_hook(date, lambda v, _: parse_date(v))
+    conv.register_structure_hook_func(_is_any_dict, _structure_mapping)
+    conv.register_unstructure_hook(datetime, format_datetime)
+    conv.register_unstructure_hook(date, format_date)
+    conv.register_unstructure_hook_func(_is_any_dict, dict)
+
+    def enum_hook(enum_cls: type[enums.WireEnum], *, optional: bool) -> Callable[[Any, Any], Any]:
+        allowed = ", ".join(repr(m.value) for m in enum_cls)
+        exact = enum_cls._value2member_map_
+        lookup = enum_cls.lookup
+
+        def structure_enum(value: Any, _: Any) -> Any:
+            # Hot path: an exact spelling is one dict lookup.
+            member = exact.get(value) if type(value) is str else None
+            if member is not None:
+                return member
+            if value is None and optional:
+                return None
+            if type(value) is not str:
+                if isinstance(value, enum_cls):
+                    return value
+                raise _BadValue(f"expected one of {allowed}", value)
+            member = lookup(value)
+            if member is not None:
+                return member
+            if strict:
+                raise _BadValue(f"expected one of {allowed}", value)
+            return value  # kept; reported by unknown_values()
+
+        return structure_enum
+
+    def union_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        members, optional = _union_members(tp)
+        enum_cls = _enum_in(members)
+        if enum_cls is not None:
+            return enum_hook(enum_cls, optional=optional)
+        inner: Callable[[Any, Any], Any]
+        if set(members) == {datetime, date}:
+            inner = _structure_date_or_datetime
+        elif len(members) == 1:
+            if optional and members[0] is str:
+                return structure_optional_str
+            inner = conv.get_structure_hook(members[0])
+        else:  # pragma: no cover - every model field is one of the shapes above
+            raise TypeError(f"unsupported union {tp!r}")
+        if not optional:
+            return inner
+        target = members[0] if len(members) == 1 else tp
+
+        def structure_optional(value: Any, _: Any) -> Any:
+            if value is None:
+                return None
+            return inner(value, target)
+
+        return structure_optional
+
+    structure_str = _structure_str_strict if strict else _structure_str_tolerant
+
+    def structure_optional_str(value: Any, _: Any) -> Any:
+        if type(value) is str or value is None:
+            return value
+        return structure_str(value, str)
+
+    def tuple_factory(tp: Any) -> Callable[[Any, Any], Any]:
+        (elem, _ellipsis) = typing.get_args(tp)
+        elem_hook = union_factory(elem) if _is_union(elem) else conv.get_structure_hook(elem)
+        is_model = isinstance(elem, type) and attrs.has(elem)
+
+        def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+            if type(value) is not list:
+                if not strict and type(value) is str and elem is str:
+                    # A CSV-style "09,10" where the JSON binding has a list.
+                    return tuple(part.strip() for part in value.split(",") if part.strip())
+                if not strict and is_model and isinstance(value, Mapping):
+                    value = [value]  # one object where a list was expected
+                elif isinstance(value, tuple):
+                    value = list(value)
+                else:
+                    raise _BadValue("expected a list", value)
+            items = []
+            for index, item in enumerate(value):
+                try:
+                    items.append(elem_hook(item, elem))
+                except Exception as exc:
+                    raise _AtIndex(index, exc) from None
+            return tuple(items)
+
+        return structure_tuple
+
+    def tuple_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
+        (elem, _ellipsis) = typing.get_args(tp)
+        if elem is str:
+            return list
+        if _is_union(elem):
+            return lambda value: [str(item) for item in value]
+        elem_hook = conv.get_unstructure_hook(elem)
+        return lambda value: [elem_hook(item) for item in value]
+
+    def union_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
+        members, _optional = _union_members(tp)
+        if _enum_in(members) is not None:
+            return _unstructure_enum_or_str
+        if set(members) == {datetime, date}:
+            return format_date  # handles datetimes too
+        hook = conv.get_unstructure_hook(members[0])
+        return lambda value: None if value is None else hook(value)
+
+    def is_tuple(tp: Any) -> bool:
+        return typing.get_origin(tp) is tuple
+
+    conv.register_structure_hook_factory(_is_union, union_factory)
+    conv.register_structure_hook_factory(is_tuple, tuple_factory)
+    conv.register_unstructure_hook_factory(_is_union, union_unstructure_factory)
+    conv.register_unstructure_hook_factory(is_tuple, tuple_unstructure_factory)
+
+    for model in _MODELS:
+        _register_model(conv, model, strict=strict)
+    return conv
+
+
+def _register_model(conv: cattrs.Converter, model: type[Any], *, strict: bool) -> None:
+    fields = attrs.fields(model)
+    renames: dict[str, Any] = {}
+    unstructure_renames: dict[str, Any] = {}
+    for field in fields:
+        if field.name == "extra":
+            renames["extra"] = override(rename=_EXTRA_KEY)
+            unstructure_renames["extra"] = override(omit=True)
+        elif field.name == "sourced_id":
+            renames[field.name] = override(rename="sourcedId", struct_hook=_structure_sourced_id)
+            unstructure_renames[field.name] = override(rename="sourcedId")
+        else:
+            wire = to_wire_name(field.name)
+            renames[field.name] = override(rename=wire)
+            unstructure_renames[field.name] = override(rename=wire)
+    known = frozenset(
+        to_wire_name(field.name) if field.name != "extra" else _EXTRA_KEY for field in fields
+    )
+    generated = make_dict_structure_fn(model, conv, _cattrs_forbid_extra_keys=False, **renames)
+    is_guidref = model is base.GUIDRef
+
+    def structure_model(data: Any, _: Any) -> Any:
+        if type(data) is dict and data.keys() <= known:
+            return generated(data, model)  # the common case: a plain JSON object, no extras
+        if not isinstance(data, Mapping):
+            if is_guidref and not strict and type(data) is str:
+                return generated({"sourcedId": data}, model)  # bare sourcedId for a reference
+            raise _BadValue("expected an object", data)
+        if data.keys() <= known:
+            return generated(data, model)
+        unknown = {key: value for key, value in data.items() if key not in known}
+        if strict:
+            raise _UnknownFields(sorted(unknown))
+        return generated({**data, _EXTRA_KEY: unknown}, model)
+
+    conv.register_structure_hook(model, structure_model)
+
+    unstructure_generated = make_dict_unstructure_fn(
+        model, conv, _cattrs_omit_if_default=True, **unstructure_renames
+    )
+
+    def unstructure_model(obj: Any) -> dict[str, Any]:
+        out = unstructure_generated(obj)
+        if obj.extra:
+            out.update(obj.extra)
+        return out
+
+    conv.register_unstructure_hook(model, unstructure_model)
+
+
+@functools.cache
+def _converter(*, strict: bool, detailed: bool) -> cattrs.Converter:
+    return _build(strict=strict, detailed=detailed)
+
+
+_STRUCTURE_FNS: dict[tuple[type[Any], bool], Callable[[Any, Any], Any]] = {}
+_UNSTRUCTURE_FNS: dict[type[Any], Callable[[Any], Any]] = {}
+
+
+def _structure_fn(model: type[Any], strict: bool) -> Callable[[Any, Any], Any]:
+    fn = _STRUCTURE_FNS.get((model, strict))
+    if fn is None:
+        fn = _converter(strict=strict, detailed=False).get_structure_hook(model)
+        _STRUCTURE_FNS[(model, strict)] = fn
+    return fn
+
+
+def _unstructure_fn(model: type[Any]) -> Callable[[Any], Any]:
+    fn = _UNSTRUCTURE_FNS.get(model)
+    if fn is None:
+        fn = _converter(strict=False, detailed=False).get_unstructure_hook(model)
+        _UNSTRUCTURE_FNS[model] = fn
+    return fn
+
+
+# --- public functions ------------------------------------------------------------------
+
+
+def structure(
+    data: Any,
+    model: type[T],
+    *,
+    strict: bool = False,
+    warnings: list[Any] | None = None,
+) -> T:
+    """Read one wire-shaped record into ``model``.
+
+    Args:
+        data: a dict as found in a OneRoster JSON payload (camelCase keys).
+        model: the model class, e.g. :class:`~oneroster_client.models.User`.
+        strict: refuse unknown fields and unknown enumeration values.
+        warnings: if given, one :class:`ConversionWarning` per kept unknown enum value is
+            appended to it.
+
+    Raises:
+        RecordValidationError: the model, field path and problem are named.
+    """
+    structure_record = _structure_fn(model, strict)
+    try:
+        record: T = structure_record(data, model)
+    except Exception as fast_failure:
+        raise _explain(data, model, strict=strict, fallback=fast_failure) from None
+    if warnings is not None:
+        warnings.extend(unknown_values(record))
+    return record
+
+
+def unstructure(record: base.WireObject) -> dict[str, Any]:
+    """Write a model as a wire-shaped dict (exact spellings and formats)."""
+    model = type(record)
+    try:
+        return _unstructure_fn(model)(record)  # type: ignore[no-any-return]
+    except _BadValue as exc:
+        raise RecordValidationError(
+            model=model.__name__,
+            field=None,
+            reason=f"cannot write {type(exc.value).__name__}: expected {exc.expected}",
+            sourced_id=getattr(record, "sourced_id", None),
+        ) from None
+
+
+# --- error messages --------------------------------------------------------------------
+
+
+def _explain(data: Any, model: type[Any], *, strict: bool, fallback: Exception) -> Exception:
+    sourced_id = None
+    if isinstance(data, Mapping):
+        candidate = data.get("sourcedId")
+        if isinstance(candidate, str) and candidate.strip():
+            sourced_id = candidate.strip()
+    try:
+        _converter(strict=strict, detailed=True).structure(data, model)
+    except Exception as detailed_failure:
+        path, leaf = _locate(detailed_failure)
+        return RecordValidationError(
+            model=model.__name__,
+            field=_join(path) or None,
+            reason=_describe(leaf, path),
+            sourced_id=sourced_id,
+        )
+    path, leaf = _locate(fallback)  # pragma: no cover - both runs fail in practice
+    return RecordValidationError(
+        model=model.__name__, field=_join(path) or None, reason=_describe(leaf, path)
+    )
+
+
+def _locate(exc: BaseException) -> tuple[list[str | int], BaseException]:
+    """Follow nested validation errors to the first leaf, collecting the field path."""
+    path: list[str | int] = []
+    while True:
+        if isinstance(exc, _AtIndex):
+            path.append(exc.index)
+            exc = exc.cause
+            continue
+        if isinstance(exc, ClassValidationError | IterableValidationError) and exc.exceptions:
+            inner = exc.exceptions[0]
+            for note in getattr(inner, "__notes__", ()):
+                name = getattr(note, "name", None)
+                if name is not None:
+                    path.append(_EXTRA_KEY if name == "extra" else to_wire_name(name))
+                    break
+                index = getattr(note, "index", None)
+                if index is not None:
+                    path.append(index)
+                    break
+            exc = inner
+            continue
+        return path, exc
+
+
+def _join(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _describe(leaf: BaseException, path: list[str | int]) -> str:
+    field = next((p for p in reversed(path) if isinstance(p, str)), None)
+    if isinstance(leaf, KeyError):
+        return "required field is missing"
+    if isinstance(leaf, _UnknownFields):
+        return "unknown field(s) " + ", ".join(repr(n) for n in leaf.names) + " (strict mode)"
+    if isinstance(leaf, _BadValue):
+        return f"{leaf.expected}, got {_show(leaf.value, field)}"
+    return f"{type(leaf).__name__}: {leaf}"
+
+
+def _show(value: Any, field: str | None) -> str:
+    if field in SENSITIVE_FIELDS and value is not None:
+        size = f" of {len(value)} characters" if isinstance(value, str) else ""
+        return f"a {type(value).__name__}{size} (value hidden: personal data)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --- warnings for kept unknown values ---------------------------------------------------
+
+
+_ENUM_FIELDS: dict[type[Any], tuple[tuple[str, str, bool, bool], ...]] = {}
+
+
+def _enum_fields(model: type[Any]) -> tuple[tuple[str, str, bool, bool], ...]:
+    """(attribute, wire name, is_sequence, is_model) for fields that may hold vocabulary."""
+    cached = _ENUM_FIELDS.get(model)
+    if cached is not None:
+        return cached
+    plan = []
+    hints = typing.get_type_hints(model)
+    for field in attrs.fields(model):
+        hint = hints[field.name]
+        sequence = False
+        members, _ = _union_members(hint) if _is_union(hint) else ([hint], False)
+        if len(members) == 1 and typing.get_origin(members[0]) is tuple:
+            sequence = True
+            inner = typing.get_args(members[0])[0]
+            members, _ = _union_members(inner) if _is_union(inner) else ([inner], False)
+        if _enum_in(members) is not None:
+            plan.append((field.name, to_wire_name(field.name), sequence, False))
+        elif len(members) == 1 and isinstance(members[0], type) and attrs.has(members[0]):
+            plan.append((field.name, to_wire_name(field.name), sequence, True))
+    _ENUM_FIELDS[model] = tuple(plan)
+    return _ENUM_FIELDS[model]
+
+
+def unknown_values(record: base.WireObject, _prefix: str = "") -> list[ConversionWarning]:
+    """List the enumeration values in ``record`` that OneRoster 1.1 does not define."""
+    found: list[ConversionWarning] = []
+    model_name = type(record).__name__
+    for attr_name, wire, sequence, is_model in _enum_fields(type(record)):
+        value = getattr(record, attr_name)
+        if value is None:
+            continue
+        values = value if sequence else (value,)
+        for index, item in enumerate(values):
+            where = f"{_prefix}{wire}[{index}]" if sequence else f"{_prefix}{wire}"
+            if is_model:
+                found.extend(unknown_values(item, where + "."))
+            elif not isinstance(item, enum.Enum):
+                found.append(
+                    ConversionWarning(
+                        model=model_name,
+                        field=where,
+                        value=item,
+                        message=(
+                            f"{model_name}.{where}: {item!r} is not a OneRoster 1.1 value;"
+                            " kept as a string"
+                        ),
+                    )
+                )
+    return found

@@ -1,0 +1,98 @@
+"""An in-memory OneRoster district: the data the loopback server serves.
+
+Records are kept as wire-shaped dicts (camelCase, spec formats), which is what a server
+sends; typed models are produced on request. Keys are the OneRoster collection names
+(``orgs``, ``academicSessions``, ``users`` ...), one list per entity type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from oneroster_client import converter
+from oneroster_client.models import (
+    AcademicSession,
+    Category,
+    Class,
+    Course,
+    Demographics,
+    Enrollment,
+    LineItem,
+    Org,
+    Record,
+    Resource,
+    Result,
+    User,
+)
+
+__all__ = ["COLLECTION_MODELS", "District"]
+
+COLLECTION_MODELS: dict[str, type[Record]] = {
+    "orgs": Org,
+    "academicSessions": AcademicSession,
+    "courses": Course,
+    "classes": Class,
+    "users": User,
+    "enrollments": Enrollment,
+    "demographics": Demographics,
+    "categories": Category,
+    "lineItems": LineItem,
+    "results": Result,
+    "resources": Resource,
+}
+"""Each entity collection of a district and the model of its records."""
+
+
+@attrs.define
+class District:
+    """All records of one district, by collection, as wire dicts.
+
+    Attributes:
+        collections: collection name -> list of wire-shaped records. Every name in
+            :data:`COLLECTION_MODELS` is present (possibly empty).
+    """
+
+    collections: dict[str, list[dict[str, Any]]] = attrs.field(
+        factory=lambda: {name: [] for name in COLLECTION_MODELS}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        unknown = set(self.collections) - set(COLLECTION_MODELS)
+        if unknown:
+            raise ValueError(f"unknown OneRoster collections: {sorted(unknown)}")
+        for name in COLLECTION_MODELS:
+            self.collections.setdefault(name, [])
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(rows):,}" for name, rows in self.collections.items())
+        return f"District({counts})"
+
+    def __getitem__(self, collection: str) -> list[dict[str, Any]]:
+        return self.collections[collection]
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per collection."""
+        return {name: len(rows) for name, rows in self.collections.items()}
+
+    def models(self, collection: str) -> Iterator[Record]:
+        """Yield the records of one collection as typed models."""
+        model = COLLECTION_MODELS[collection]
+        for row in self.collections[collection]:
+            yield converter.structure(row, model)
+
+    def records(self) -> dict[str, Iterator[Record]]:
+        """Every collection as a lazy stream of models (e.g. for writing a CSV package)."""
+        return {name: self.models(name) for name in COLLECTION_MODELS}
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Iterable[Record]]) -> District:
+        """Build a district from models, e.g. those read from a OneRoster CSV package."""
+        collections: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTION_MODELS}
+        for name, items in records.items():
+            if name not in COLLECTION_MODELS:
+                raise ValueError(f"unknown OneRoster collection {name!r}")
+            collections[name] = [item.to_dict() for item in items]
+        return cls(collections=collections)
