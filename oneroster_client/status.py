@@ -1,0 +1,620 @@
+"""OneRoster status infos and the one mapping from an HTTP error response to an exception.
+
+Implements section 7 of the OneRoster 1.1 REST binding as digested in the reference:
+the StatusInfo object and every container variant providers send (7.1), codeMinor
+tokens compared in normalised form (7.2), and the HTTP status mapping (7.3); also the
+``statusInfoSet`` warnings that ride on successful responses (section 4, gotcha 7).
+Design decision 6: one error root, subclasses by meaning, messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+import attrs
+
+from oneroster_client._redact import redact_text, redact_url, secret_query_values
+from oneroster_client.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from oneroster_client.retry import parse_retry_after
+
+__all__ = [
+    "StatusInfo",
+    "error_from_response",
+    "normalize_code_minor",
+    "parse_status_infos",
+    "warnings_from_body",
+]
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def normalize_code_minor(token: str) -> str:
+    """Return the comparable form of a codeMinor token.
+
+    OneRoster 1.1 implementations spell the same token with spaces, underscores or
+    nothing (``"unknown object"``, ``"unknownobject"``; ``"invalid_filter_field"``), so
+    tokens are lower-cased and stripped of whitespace, underscores and hyphens before
+    comparing.
+
+    Args:
+        token: the token as sent.
+
+    Returns:
+        The normalised token, e.g. ``"invalidfilterfield"``.
+    """
+    return _SEPARATORS.sub("", token.lower())
+
+
+def _optional_code_minor(token: str | None) -> str | None:
+    if token is None:
+        return None
+    return normalize_code_minor(token) or None
+
+
+@attrs.frozen(kw_only=True)
+class StatusInfo:
+    """One OneRoster status info (section 7.1), whatever shape it arrived in.
+
+    Attributes:
+        code_major: ``imsx_codeMajor`` as sent (``success``, ``failure``, ...).
+        severity: ``imsx_severity`` as sent (``status``, ``warning``, ``error``).
+        code_minor: the codeMinor token normalised by :func:`normalize_code_minor`
+            (``"unknownobject"``); pass the raw token, it is normalised on construction.
+        code_minor_raw: the codeMinor token exactly as sent (``"unknown object"``).
+        description: ``imsx_description``; for field errors the offending field name.
+        message_ref_identifier: ``imsx_messageRefIdentifier``, an optional correlation id.
+        operation_ref_identifier: ``imsx_operationRefIdentifier``, an optional operation name.
+    """
+
+    code_major: str | None = None
+    severity: str | None = None
+    code_minor: str | None = attrs.field(default=None, converter=_optional_code_minor)
+    code_minor_raw: str | None = None
+    description: str | None = None
+    message_ref_identifier: str | None = None
+    operation_ref_identifier: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """True for severity ``error`` or codeMajor ``failure``/``unsupported``.
+
+        Either one is enough: some servers send codeMajor ``success`` with severity
+        ``error`` on a 400 (section 7.3), so codeMajor alone cannot be trusted.
+        """
+        severity = (self.severity or "").strip().lower()
+        code_major = (self.code_major or "").strip().lower()
+        return severity == "error" or code_major in {"failure", "unsupported"}
+
+    @property
+    def is_warning(self) -> bool:
+        """True for severity ``warning`` (e.g. ``invalid_sort_field`` on a 200), unless an error."""
+        return (self.severity or "").strip().lower() == "warning" and not self.is_error
+
+
+# --- parsing -------------------------------------------------------------------------
+
+# Keys are compared after _key(): lower-cased, without the "imsx_" prefix and underscores,
+# so imsx_codeMinor, imsx_CodeMinor, CodeMinor and codeMinor are all "codeminor".
+_CONTAINER_KEYS = frozenset({"statusinfoset", "statusinfo", "statusinfos"})
+_STRONG_STATUS_KEYS = frozenset({"codemajor", "severity", "codeminor"})
+# Status containers nest at most a few levels (statusInfoSet -> imsx_statusInfo -> list);
+# the limit keeps a hostile body from recursing deeply.
+_MAX_DEPTH = 6
+
+
+def _key(name: str) -> str:
+    lowered = name.lower()
+    lowered = lowered.removeprefix("imsx_")
+    return lowered.replace("_", "")
+
+
+def _keyed(node: Mapping[object, object]) -> dict[str, object]:
+    keyed: dict[str, object] = {}
+    for name, value in node.items():
+        if isinstance(name, str):
+            keyed.setdefault(_key(name), value)
+    return keyed
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _code_minor_tokens(value: object, depth: int = 0) -> list[str]:
+    """Tokens from a plain codeMinor string or the nested imsx_codeMinorField shape."""
+    if depth > _MAX_DEPTH:
+        return []
+    text = _text(value)
+    if text is not None:
+        return [text]
+    if isinstance(value, list):
+        return [token for item in value for token in _code_minor_tokens(item, depth + 1)]
+    if isinstance(value, dict):
+        keyed = _keyed(value)
+        if "codeminorfield" in keyed:
+            return _code_minor_tokens(keyed["codeminorfield"], depth + 1)
+        field_value = _text(keyed.get("codeminorfieldvalue"))
+        return [field_value] if field_value is not None else []
+    return []
+
+
+def _from_status_object(keyed: Mapping[str, object]) -> list[StatusInfo]:
+    common: dict[str, str | None] = {
+        "code_major": _text(keyed.get("codemajor")),
+        "severity": _text(keyed.get("severity")),
+        "description": _text(keyed.get("description")),
+        "message_ref_identifier": _text(keyed.get("messagerefidentifier")),
+        "operation_ref_identifier": _text(keyed.get("operationrefidentifier")),
+    }
+    tokens: list[str | None] = list(_code_minor_tokens(keyed.get("codeminor")))
+    # A nested codeMinor may list several fields: one StatusInfo each, so no token is lost.
+    return [
+        StatusInfo(code_minor=token, code_minor_raw=token, **common) for token in tokens or [None]
+    ]
+
+
+def _from_error_object(keyed: Mapping[str, object]) -> StatusInfo | None:
+    error = keyed.get("error")
+    token = _text(error)
+    if token is not None:
+        # OAuth 2 error (RFC 6749 5.2, RFC 6750 3.1), e.g. insufficient_scope: an error by
+        # definition, so codeMajor/severity are filled in for is_error.
+        description = _text(keyed.get("errordescription")) or _text(keyed.get("message"))
+        return StatusInfo(
+            code_major="failure",
+            severity="error",
+            code_minor=token,
+            code_minor_raw=token,
+            description=description,
+        )
+    if isinstance(error, dict):
+        # Google-style JSON error: {"error": {"code": 403, "message": ..., "status": ...}}.
+        inner = _keyed(error)
+        status = _text(inner.get("status"))
+        message = _text(inner.get("message"))
+        if status is None and message is None:
+            return None
+        return StatusInfo(
+            code_major="failure",
+            severity="error",
+            code_minor=status,
+            code_minor_raw=status,
+            description=message,
+        )
+    return None
+
+
+def _collect(node: object, *, in_container: bool, depth: int, found: list[StatusInfo]) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, in_container=in_container, depth=depth + 1, found=found)
+        return
+    if not isinstance(node, dict):
+        return
+    keyed = _keyed(node)
+    containers = [value for name, value in keyed.items() if name in _CONTAINER_KEYS]
+    if containers:
+        for container in containers:
+            _collect(container, in_container=True, depth=depth + 1, found=found)
+        return
+    # Inside a container any status field will do; at the root a lone "description" is
+    # too weak a sign (records have descriptions) unless it carries the imsx_ prefix.
+    looks_like_status = bool(keyed.keys() & _STRONG_STATUS_KEYS) or (
+        "description" in keyed
+        and (in_container or any(str(name).lower() == "imsx_description" for name in node))
+    )
+    if not looks_like_status:
+        error_info = _from_error_object(keyed)
+        if error_info is not None:
+            found.append(error_info)
+        return
+    found.extend(_from_status_object(keyed))
+
+
+def _json_or_none(body: object) -> object:
+    if isinstance(body, bytes | bytearray):
+        body = bytes(body).decode("utf-8-sig", errors="replace")
+    if not isinstance(body, str):
+        return body
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def parse_status_infos(body: object) -> tuple[StatusInfo, ...]:
+    """Read the status infos from a response body, whatever container shape it uses.
+
+    Understands (section 7.1): ``statusInfoSet`` as a list or a single object, next to
+    data or alone; a bare imsx object at the root; an ``imsx_statusInfo`` wrapper;
+    ``imsx_codeMinor`` as a plain string or as the nested
+    ``imsx_CodeMinor.imsx_codeMinorField[].imsx_codeMinorFieldValue`` (list or single
+    object; several fields give one StatusInfo each); prefixed, ``CodeMajor``-style and
+    ``codeMajor``-style keys in any case; OAuth 2 ``{"error": ..., "error_description":
+    ...}`` bodies, whose ``error`` becomes the codeMinor. Anything else gives an empty
+    tuple: this reads error bodies, so it never raises.
+
+    Args:
+        body: the decoded JSON body; ``bytes`` or ``str`` are decoded as JSON first.
+
+    Returns:
+        The status infos in body order, possibly empty.
+    """
+    found: list[StatusInfo] = []
+    _collect(_json_or_none(body), in_container=False, depth=0, found=found)
+    return tuple(found)
+
+
+def warnings_from_body(body: object) -> tuple[StatusInfo, ...]:
+    """Return the status infos that ride on a successful response (section 7.3, 200 rows).
+
+    Only the ``statusInfoSet`` (or ``imsx_statusInfo``) container next to the data is
+    read; the records themselves are never mistaken for status infos. Plain success
+    reports (severity ``status``, codeMajor ``success`` or codeMinor ``full success``,
+    without a warning or error severity) are left out, so what
+    remains is what a caller should see: ``invalid_sort_field``, ``invalid_selection_field``
+    and anything odder.
+
+    Args:
+        body: the decoded JSON body of a 2xx response; ``bytes`` or ``str`` are decoded.
+
+    Returns:
+        The warnings (and any errors reported alongside data), possibly empty.
+    """
+    parsed = _json_or_none(body)
+    if not isinstance(parsed, dict):
+        return ()
+    found: list[StatusInfo] = []
+    for name, value in _keyed(parsed).items():
+        if name in _CONTAINER_KEYS:
+            _collect(value, in_container=True, depth=1, found=found)
+    return tuple(info for info in found if not _is_plain_success(info))
+
+
+def _is_plain_success(info: StatusInfo) -> bool:
+    if info.is_error or info.is_warning:
+        return False
+    severity = (info.severity or "").strip().lower()
+    code_major = (info.code_major or "").strip().lower()
+    return severity == "status" or code_major == "success" or info.code_minor == "fullsuccess"
+
+
+# --- HTTP error mapping ----------------------------------------------------------------
+
+_EXCERPT_LENGTH = 300
+# Redact a wider window than the excerpt so a secret whose key sits just before the cut
+# is still recognised.
+_REDACT_WINDOW = 4000
+_DETAIL_LENGTH = 160
+_TARGET_LENGTH = 300
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id")
+_CREDENTIALS_HINT = (
+    "the server did not accept the credentials; check the key/client_id and secret, "
+    "and for OAuth 2 the token URL (for OAuth 1 also the system clock)"
+)
+
+
+def _header(headers: Mapping[str, str], wanted: str) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == wanted:
+            return value
+    return None
+
+
+def _one_line(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _request_target(safe_url: str) -> str:
+    try:
+        parts = urlsplit(safe_url)
+    except ValueError:
+        return _one_line(safe_url, _TARGET_LENGTH)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _one_line(target, _TARGET_LENGTH)
+
+
+def _scope_hint(method: str, path: str) -> str:
+    # Scope names per section 9.3; the endpoint-to-scope mapping varies by provider.
+    segments = {segment.lower() for segment in path.split("/")}
+    if segments & {"categories", "lineitems", "results"}:
+        if method == "PUT":
+            return "gradebook.createput"
+        if method == "DELETE":
+            return "gradebook.delete"
+        return "gradebook.readonly"
+    if "resources" in segments:
+        return "resource.readonly"
+    if "demographics" in segments:
+        return "roster-demographics.readonly or roster.readonly"
+    return "roster-core.readonly or roster.readonly"
+
+
+@attrs.frozen(kw_only=True)
+class _Context:
+    """What the message builders need to know about one error response."""
+
+    method: str
+    path: str
+    status_code: int
+    infos: tuple[StatusInfo, ...]
+    secrets: tuple[str, ...]
+    body_empty: bool
+    retry_after: float | None
+
+    def has(self, *tokens: str) -> bool:
+        return any(info.code_minor in tokens for info in self.infos)
+
+    def description_for(self, *tokens: str) -> str | None:
+        for info in self.infos:
+            if info.code_minor in tokens and info.description:
+                return self.clean(info.description)
+        return None
+
+    def clean(self, text: str) -> str:
+        return _one_line(redact_text(text, self.secrets), _DETAIL_LENGTH)
+
+    def server_said(self) -> str:
+        parts = []
+        for info in self.infos[:3]:
+            words = [self.clean(info.code_minor_raw)] if info.code_minor_raw else []
+            if info.description:
+                words.append(repr(self.clean(info.description)))
+            if words:
+                parts.append(" ".join(words))
+        return f"; server said: {', '.join(parts)}" if parts else ""
+
+
+def _explain_400(ctx: _Context) -> str:
+    if ctx.has("invalidfilterfield"):
+        field = ctx.description_for("invalidfilterfield")
+        what = f"field {field!r} is unknown" if field else "a field is unknown"
+        return (
+            f"the server rejected the filter: {what} or the filter could not be parsed "
+            "(invalid_filter_field); check the field name against the OneRoster 1.1 model "
+            "and use single-quoted values with at most two predicates"
+        )
+    if ctx.has("invalidblankselectionfield"):
+        return (
+            "the fields parameter was empty (invalid_blank_selection_field); name at least "
+            "one field or leave fields out"
+        )
+    for token, parameter in (("invalidsortfield", "sort"), ("invalidselectionfield", "fields")):
+        if ctx.has(token):
+            field = ctx.description_for(token)
+            named = f" {field!r}" if field else ""
+            return (
+                f"the server does not know the {parameter} field{named}; use a field of the "
+                "OneRoster 1.1 model for this collection"
+            )
+    if ctx.has("invalidlimitfield", "invalidoffsetfield"):
+        return "limit or offset was rejected; use non-negative integers" + ctx.server_said()
+    hint = (
+        "; an empty 400 can also mean missing or duplicated OAuth 1 parameters"
+        if ctx.body_empty
+        else ""
+    )
+    return (
+        "the server could not accept the request; check the query parameters (filter, sort, "
+        "fields, limit, offset) and the body" + ctx.server_said() + hint
+    )
+
+
+def _explain_401(ctx: _Context) -> str:
+    if ctx.has("invalidtoken"):
+        return (
+            "the server did not accept the access token (invalid_token), it may have expired "
+            "or been revoked; check the client_id and secret and the OAuth 2 token URL"
+            + ctx.server_said()
+        )
+    return _CREDENTIALS_HINT + ctx.server_said()
+
+
+def _explain_403(ctx: _Context) -> str:
+    scope = _scope_hint(ctx.method, ctx.path)
+    if ctx.has("insufficientscope"):
+        return (
+            "the access token lacks the OAuth 2 scope this request needs (insufficient_scope); "
+            f"request the scope ({scope}) and have the provider grant it to this client"
+            + ctx.server_said()
+        )
+    return (
+        "the credentials were accepted but may not do this; check the OAuth 2 scopes granted "
+        f"to the client ({scope} for this endpoint) and the district's sharing settings"
+        + ctx.server_said()
+    )
+
+
+def _explain_404(ctx: _Context) -> str:
+    return (
+        "the sourcedId or a parent id in the path was not found (unknown object); check the "
+        "ids and the base URL (an endpoint that only exists in OneRoster 1.2 also gives 404)"
+        + ctx.server_said()
+    )
+
+
+def _explain_405(ctx: _Context) -> str:
+    return (
+        "the server does not allow this method here; OneRoster 1.1 allows PUT and DELETE "
+        "only on categories, lineItems and results" + ctx.server_said()
+    )
+
+
+def _explain_422(ctx: _Context) -> str:
+    return (
+        "the server could not validate the record sent; check its required fields and that "
+        "the sourcedIds it references exist" + ctx.server_said()
+    )
+
+
+def _explain_429(ctx: _Context) -> str:
+    if ctx.retry_after is not None:
+        wait = f"the server asked to wait {ctx.retry_after:g} s before retrying"
+    else:
+        wait = "retry later with backoff"
+    return (
+        f"the server is busy (server_busy): {wait}; slow down, or allow the retry policy longer "
+        "waits (backoff_max, deadline)" + ctx.server_said()
+    )
+
+
+def _explain_5xx(ctx: _Context) -> str:
+    return (
+        "server error on the provider's side; try again later, and report it to the provider "
+        "(with the request id, if shown) when it persists" + ctx.server_said()
+    )
+
+
+def _explain_other(ctx: _Context) -> str:
+    if ctx.status_code < 400:
+        return "the response was not a success the client can use" + ctx.server_said()
+    return "the server refused the request" + ctx.server_said()
+
+
+_EXPLAIN: dict[int, Callable[[_Context], str]] = {
+    400: _explain_400,
+    401: _explain_401,
+    403: _explain_403,
+    404: _explain_404,
+    405: _explain_405,
+    422: _explain_422,
+    429: _explain_429,
+}
+
+_ERROR_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _error_class(status_code: int) -> type[APIError]:
+    if status_code >= 500:
+        return ServerError
+    return _ERROR_CLASSES.get(status_code, APIError)
+
+
+def _verb(status_code: int) -> str:
+    if status_code >= 500:
+        return "failed"
+    if status_code == 429:
+        return "was rate limited"
+    if status_code >= 400:
+        return "was refused"
+    return "got an unexpected answer"
+
+
+def error_from_response(
+    *,
+    method: str,
+    url: str,
+    status_code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    attempts: int = 1,
+) -> APIError:
+    """Turn an HTTP error response into the matching exception (section 7.3).
+
+    400 -> BadRequestError, 401 -> AuthenticationError, 403 -> PermissionDeniedError,
+    404 -> NotFoundError, 422 -> UnprocessableEntityError, 429 -> RateLimitError (with
+    ``retry_after`` from ``Retry-After``, seconds or HTTP-date), 5xx -> ServerError, any
+    other status -> APIError. The body is read as JSON when it is JSON (status infos in any
+    section 7.1 shape); empty, truncated or HTML bodies are fine. The message is one line:
+    method, redacted path and query, HTTP status, what it means, what to do next, and the
+    server's codeMinor and description. Secrets from the URL and body never appear in the
+    message, ``url`` or ``body_excerpt``.
+
+    Args:
+        method: the HTTP method sent.
+        url: the request URL as sent; it is redacted before being stored or shown.
+        status_code: the HTTP status received.
+        headers: the response headers (any case).
+        body: the raw response body.
+        attempts: how many attempts the call made, retries included; mentioned when > 1.
+
+    Returns:
+        The exception to raise (not raised here).
+    """
+    method = method.upper()
+    safe_url = redact_url(url)
+    text = body.decode("utf-8-sig", errors="replace")
+    infos = parse_status_infos(text)
+    secrets = secret_query_values(url)
+    retry_after = parse_retry_after(_header(headers, "retry-after")) if status_code == 429 else None
+    target = _request_target(safe_url)
+    ctx = _Context(
+        method=method,
+        path=target.partition("?")[0],
+        status_code=status_code,
+        infos=infos,
+        secrets=secrets,
+        body_empty=not text.strip(),
+        retry_after=retry_after,
+    )
+    explain = _EXPLAIN.get(status_code, _explain_5xx if status_code >= 500 else _explain_other)
+
+    try:
+        phrase = f" {http.HTTPStatus(status_code).phrase.lower()}"
+    except ValueError:
+        phrase = ""
+    request_id = next(
+        (
+            value
+            for value in (_header(headers, name) for name in _REQUEST_ID_HEADERS)
+            if value is not None
+        ),
+        None,
+    )
+    message = f"{method} {target} {_verb(status_code)} (HTTP {status_code}{phrase}): {explain(ctx)}"
+    if attempts > 1:
+        message += f" (gave up after {attempts} attempts)"
+    if request_id:
+        message += f" [request id {_one_line(request_id, 100)}]"
+
+    excerpt = redact_text(text[:_REDACT_WINDOW], secrets)[:_EXCERPT_LENGTH] or None
+    error_class = _error_class(status_code)
+    if error_class is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=retry_after,
+            status_code=status_code,
+            status_infos=infos,
+            url=safe_url,
+            method=method,
+            request_id=request_id,
+            body_excerpt=excerpt,
+        )
+    return error_class(
+        message,
+        status_code=status_code,
+        status_infos=infos,
+        url=safe_url,
+        method=method,
+        request_id=request_id,
+        body_excerpt=excerpt,
+    )
