@@ -968,7 +968,7 @@ class OneRosterServer:
         if faults.paging_headers:
             total = len(rows) + faults.total_count_delta
             headers["X-Total-Count"] = str(total)
-            headers["Link"] = self._links(path, query_pairs, offset, limit, len(rows))
+            headers["Link"] = self._links(path, query_pairs, offset, served_limit, len(rows))
         return 200, body, headers
 
     def _links(

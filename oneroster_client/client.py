@@ -1,0 +1,667 @@
+"""The OneRoster 1.1 client: collections of typed operations over the transport.
+
+Every one of the 61 operations of :mod:`oneroster_client.endpoints` is reachable as a
+method of a collection on the client (``client.classes.students(class_id)``). The
+methods are built from the endpoint table by small descriptors; the class bodies below
+only declare which operation each method is and its type, so editors and ``mypy`` know
+``client.users.list()`` yields :class:`~oneroster_client.models.User`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
+from urllib.parse import quote
+
+import attrs
+from requests.auth import AuthBase
+
+from oneroster_client import converter
+from oneroster_client.endpoints import OPERATIONS, Operation
+from oneroster_client.errors import ConfigurationError, FilterError
+from oneroster_client.models import (
+    AcademicSession,
+    Category,
+    Class,
+    Course,
+    Demographics,
+    Enrollment,
+    LineItem,
+    Org,
+    Record,
+    Resource,
+    Result,
+    User,
+)
+from oneroster_client.paging import Listing, extract_envelope
+from oneroster_client.query import (
+    F,
+    FilterExpr,
+    coerce_filter,
+    parse_filter,
+    wire_fields,
+    wire_sort,
+)
+from oneroster_client.query import order_by as _order_by
+from oneroster_client.retry import RetryPolicy
+from oneroster_client.status import StatusInfo, warnings_from_body
+from oneroster_client.transport import USER_AGENT, Transport
+
+__all__ = ["OneRosterClient", "WriteResult"]
+
+M = TypeVar("M", bound=Record)
+M_co = TypeVar("M_co", bound=Record, covariant=True)
+
+FilterInput = str | FilterExpr | None
+FieldsInput = str | Iterable[str] | None
+Progress = Callable[[int, int | None], None]
+
+
+class ListAll(Protocol[M]):
+    """``collection.list(...)``: every record of the collection."""
+
+    def __call__(
+        self,
+        *,
+        filter: FilterInput = None,
+        sort: str | None = None,
+        order_by: Literal["asc", "desc"] | None = None,
+        fields: FieldsInput = None,
+        page_size: int | None = None,
+        max_workers: int | None = None,
+        allow_incomplete: bool = False,
+        progress: Progress | None = None,
+    ) -> Listing[M]: ...
+
+
+class ListBy1(Protocol[M]):
+    """A nested listing under one parent, e.g. ``classes.students(class_id)``."""
+
+    def __call__(
+        self,
+        parent_id: str,
+        /,
+        *,
+        filter: FilterInput = None,
+        sort: str | None = None,
+        order_by: Literal["asc", "desc"] | None = None,
+        fields: FieldsInput = None,
+        page_size: int | None = None,
+        max_workers: int | None = None,
+        allow_incomplete: bool = False,
+        progress: Progress | None = None,
+    ) -> Listing[M]: ...
+
+
+class ListBy2(Protocol[M]):
+    """A nested listing under two parents, e.g. ``classes.results_for_student(c, s)``."""
+
+    def __call__(
+        self,
+        first_id: str,
+        second_id: str,
+        /,
+        *,
+        filter: FilterInput = None,
+        sort: str | None = None,
+        order_by: Literal["asc", "desc"] | None = None,
+        fields: FieldsInput = None,
+        page_size: int | None = None,
+        max_workers: int | None = None,
+        allow_incomplete: bool = False,
+        progress: Progress | None = None,
+    ) -> Listing[M]: ...
+
+
+class GetOne(Protocol[M_co]):
+    """``collection.get(sourced_id)``: one record by its sourcedId."""
+
+    def __call__(self, sourced_id: str, /, *, fields: FieldsInput = None) -> M_co: ...
+
+
+@attrs.frozen
+class WriteResult(Generic[M]):
+    """The outcome of a gradebook PUT.
+
+    Attributes:
+        created: ``True`` for 201 (a new record), ``False`` for 200 (replaced).
+        status_code: the HTTP status.
+        record: the record as the server echoed it, when it sent one.
+        warnings: status infos riding on the answer.
+    """
+
+    created: bool
+    status_code: int
+    record: M | None
+    warnings: tuple[StatusInfo, ...] = ()
+
+
+_OPERATIONS_BY_ID = {op.operation_id: op for op in OPERATIONS}
+
+
+class _OperationMethod:
+    """A descriptor that turns one row of the endpoint table into a bound method."""
+
+    def __init__(self, operation_id: str) -> None:
+        self.operation = _OPERATIONS_BY_ID[operation_id]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name != self.operation.name:
+            raise TypeError(f"{owner.__name__}.{name} is declared as {self.operation.name}")
+
+    def __get__(self, collection: _Collection[Any] | None, owner: type) -> Any:
+        if collection is None:
+            return self
+        op = self.operation
+        client = collection._client
+        if op.collection:
+
+            def method(*ids: str, **options: Any) -> Any:
+                return client._listing(op, ids, **options)
+        else:
+
+            def method(*ids: str, **options: Any) -> Any:
+                return client._get(op, ids, **options)
+
+        method.__name__ = op.name
+        method.__qualname__ = f"{type(collection).__name__}.{op.name}"
+        method.__doc__ = f"{op.method} {op.path} (OneRoster {op.operation_id})."
+        method.__signature__ = _signature(op)  # type: ignore[attr-defined]
+        return method
+
+
+def _signature(op: Operation) -> inspect.Signature:
+    positional = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_ONLY, annotation=str)
+        for name in op.params
+    ]
+    if op.collection:
+        options = [
+            ("filter", None),
+            ("sort", None),
+            ("order_by", None),
+            ("fields", None),
+            ("page_size", None),
+            ("max_workers", None),
+            ("allow_incomplete", False),
+            ("progress", None),
+        ]
+    else:
+        options = [("fields", None)]
+    keyword = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in options
+    ]
+    return inspect.Signature(positional + keyword)
+
+
+def _op(operation_id: str) -> Any:
+    # Typed as Any so that the declaration's annotation (ListAll[User], ...) is what
+    # type checkers see; at run time it is the descriptor.
+    return _OperationMethod(operation_id)
+
+
+class _Collection(Generic[M]):
+    """Operations of one OneRoster collection; built by the client, not by users."""
+
+    _list_operation: str
+
+    def __init__(self, client: OneRosterClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        names = sorted(
+            name for name, value in vars(type(self)).items() if isinstance(value, _OperationMethod)
+        )
+        return f"<{type(self).__name__} collection: {', '.join(names)}, changed_since>"
+
+    def changed_since(
+        self,
+        since: datetime,
+        *,
+        filter: FilterInput = None,
+        sort: str | None = None,
+        order_by: Literal["asc", "desc"] | None = None,
+        fields: FieldsInput = None,
+        page_size: int | None = None,
+        max_workers: int | None = None,
+        allow_incomplete: bool = False,
+        progress: Progress | None = None,
+    ) -> Listing[M]:
+        """Records modified after ``since`` (``dateLastModified>'...'``), for delta syncs.
+
+        A delta read cannot see records deleted outright on the server; run a full read
+        now and then to reconcile. ``filter`` may add one more predicate.
+        """
+        changed = F.date_last_modified > since
+        combined: FilterExpr = changed
+        if filter is not None:
+            extra = parse_filter(filter) if isinstance(filter, str) else filter
+            if not hasattr(extra, "field"):
+                raise FilterError(
+                    "changed_since() adds a dateLastModified predicate; OneRoster 1.1 allows "
+                    "two predicates, so the extra filter must be a single predicate"
+                )
+            combined = changed & extra
+        op = _OPERATIONS_BY_ID[self._list_operation]
+        return self._client._listing(
+            op,
+            (),
+            filter=combined,
+            sort=sort,
+            order_by=order_by,
+            fields=fields,
+            page_size=page_size,
+            max_workers=max_workers,
+            allow_incomplete=allow_incomplete,
+            progress=progress,
+        )
+
+
+class _Gradebook(_Collection[M]):
+    """Collections that accept PUT (upsert) and DELETE: categories, line items, results."""
+
+    _put_operation: str
+    _delete_operation: str
+
+    def put(self, record: M) -> WriteResult[M]:
+        """Create or replace ``record`` (keyed by its sourcedId).
+
+        Returns:
+            whether the server created it (201) or replaced it (200), and the record it
+            echoed, if any.
+        """
+        return self._client._put(_OPERATIONS_BY_ID[self._put_operation], record)
+
+    def delete(self, sourced_id: str) -> None:
+        """Delete the record; 200 and 204 both mean done."""
+        self._client._delete(_OPERATIONS_BY_ID[self._delete_operation], sourced_id)
+
+
+class Orgs(_Collection[Org]):
+    """``/orgs``: districts, schools, departments."""
+
+    _list_operation = "getAllOrgs"
+    list: ListAll[Org] = _op("getAllOrgs")
+    get: GetOne[Org] = _op("getOrg")
+
+
+class Schools(_Collection[Org]):
+    """``/schools``: orgs of type school, and what belongs to a school."""
+
+    _list_operation = "getAllSchools"
+    list: ListAll[Org] = _op("getAllSchools")
+    get: GetOne[Org] = _op("getSchool")
+    courses: ListBy1[Course] = _op("getCoursesForSchool")
+    classes: ListBy1[Class] = _op("getClassesForSchool")
+    enrollments: ListBy1[Enrollment] = _op("getEnrollmentsForSchool")
+    class_enrollments: ListBy2[Enrollment] = _op("getEnrollmentsForClassInSchool")
+    class_students: ListBy2[User] = _op("getStudentsForClassInSchool")
+    class_teachers: ListBy2[User] = _op("getTeachersForClassInSchool")
+    students: ListBy1[User] = _op("getStudentsForSchool")
+    teachers: ListBy1[User] = _op("getTeachersForSchool")
+    terms: ListBy1[AcademicSession] = _op("getTermsForSchool")
+
+
+class AcademicSessions(_Collection[AcademicSession]):
+    """``/academicSessions``: school years, semesters, terms, grading periods."""
+
+    _list_operation = "getAllAcademicSessions"
+    list: ListAll[AcademicSession] = _op("getAllAcademicSessions")
+    get: GetOne[AcademicSession] = _op("getAcademicSession")
+
+
+class Terms(_Collection[AcademicSession]):
+    """``/terms``: academic sessions of type term."""
+
+    _list_operation = "getAllTerms"
+    list: ListAll[AcademicSession] = _op("getAllTerms")
+    get: GetOne[AcademicSession] = _op("getTerm")
+    classes: ListBy1[Class] = _op("getClassesForTerm")
+    grading_periods: ListBy1[AcademicSession] = _op("getGradingPeriodsForTerm")
+
+
+class GradingPeriods(_Collection[AcademicSession]):
+    """``/gradingPeriods``: academic sessions of type gradingPeriod."""
+
+    _list_operation = "getAllGradingPeriods"
+    list: ListAll[AcademicSession] = _op("getAllGradingPeriods")
+    get: GetOne[AcademicSession] = _op("getGradingPeriod")
+
+
+class Courses(_Collection[Course]):
+    """``/courses``."""
+
+    _list_operation = "getAllCourses"
+    list: ListAll[Course] = _op("getAllCourses")
+    get: GetOne[Course] = _op("getCourse")
+    classes: ListBy1[Class] = _op("getClassesForCourse")
+    resources: ListBy1[Resource] = _op("getResourcesForCourse")
+
+
+class Classes(_Collection[Class]):
+    """``/classes`` and their students, teachers, resources and gradebook."""
+
+    _list_operation = "getAllClasses"
+    list: ListAll[Class] = _op("getAllClasses")
+    get: GetOne[Class] = _op("getClass")
+    students: ListBy1[User] = _op("getStudentsForClass")
+    teachers: ListBy1[User] = _op("getTeachersForClass")
+    resources: ListBy1[Resource] = _op("getResourcesForClass")
+    line_items: ListBy1[LineItem] = _op("getLineItemsForClass")
+    results: ListBy1[Result] = _op("getResultsForClass")
+    results_for_line_item: ListBy2[Result] = _op("getResultsForLineItemForClass")
+    results_for_student: ListBy2[Result] = _op("getResultsForStudentForClass")
+
+
+class Users(_Collection[User]):
+    """``/users``: everyone, whatever the role."""
+
+    _list_operation = "getAllUsers"
+    list: ListAll[User] = _op("getAllUsers")
+    get: GetOne[User] = _op("getUser")
+    classes: ListBy1[Class] = _op("getClassesForUser")
+
+
+class Students(_Collection[User]):
+    """``/students``: users with role student."""
+
+    _list_operation = "getAllStudents"
+    list: ListAll[User] = _op("getAllStudents")
+    get: GetOne[User] = _op("getStudent")
+    classes: ListBy1[Class] = _op("getClassesForStudent")
+
+
+class Teachers(_Collection[User]):
+    """``/teachers``: users with role teacher."""
+
+    _list_operation = "getAllTeachers"
+    list: ListAll[User] = _op("getAllTeachers")
+    get: GetOne[User] = _op("getTeacher")
+    classes: ListBy1[Class] = _op("getClassesForTeacher")
+
+
+class DemographicsCollection(_Collection[Demographics]):
+    """``/demographics`` (privileged: needs the demographics scope)."""
+
+    _list_operation = "getAllDemographics"
+    list: ListAll[Demographics] = _op("getAllDemographics")
+    get: GetOne[Demographics] = _op("getDemographics")
+
+
+class Enrollments(_Collection[Enrollment]):
+    """``/enrollments``."""
+
+    _list_operation = "getAllEnrollments"
+    list: ListAll[Enrollment] = _op("getAllEnrollments")
+    get: GetOne[Enrollment] = _op("getEnrollment")
+
+
+class Categories(_Gradebook[Category]):
+    """``/categories``: line item categories (read, PUT, DELETE)."""
+
+    _list_operation = "getAllCategories"
+    _put_operation = "putCategory"
+    _delete_operation = "deleteCategory"
+    list: ListAll[Category] = _op("getAllCategories")
+    get: GetOne[Category] = _op("getCategory")
+
+
+class LineItems(_Gradebook[LineItem]):
+    """``/lineItems``: gradebook columns (read, PUT, DELETE)."""
+
+    _list_operation = "getAllLineItems"
+    _put_operation = "putLineItem"
+    _delete_operation = "deleteLineItem"
+    list: ListAll[LineItem] = _op("getAllLineItems")
+    get: GetOne[LineItem] = _op("getLineItem")
+
+
+class Results(_Gradebook[Result]):
+    """``/results``: scores (read, PUT, DELETE)."""
+
+    _list_operation = "getAllResults"
+    _put_operation = "putResult"
+    _delete_operation = "deleteResult"
+    list: ListAll[Result] = _op("getAllResults")
+    get: GetOne[Result] = _op("getResult")
+
+
+class Resources(_Collection[Resource]):
+    """``/resources``."""
+
+    _list_operation = "getAllResources"
+    list: ListAll[Resource] = _op("getAllResources")
+    get: GetOne[Resource] = _op("getResource")
+
+
+COLLECTIONS: dict[str, type[_Collection[Any]]] = {
+    "orgs": Orgs,
+    "schools": Schools,
+    "academic_sessions": AcademicSessions,
+    "terms": Terms,
+    "grading_periods": GradingPeriods,
+    "courses": Courses,
+    "classes": Classes,
+    "users": Users,
+    "students": Students,
+    "teachers": Teachers,
+    "demographics": DemographicsCollection,
+    "enrollments": Enrollments,
+    "categories": Categories,
+    "line_items": LineItems,
+    "results": Results,
+    "resources": Resources,
+}
+"""Client attribute -> collection class, one per OneRoster collection."""
+
+
+class OneRosterClient:
+    """A OneRoster 1.1 REST client.
+
+    Args:
+        base_url: the full base URL including any vendor prefix, e.g.
+            ``https://sis.example.org/ims/oneroster/v1p1``. Must be https unless the host
+            is loopback or ``allow_http`` is set.
+        auth: an auth plug-in: :class:`~oneroster_client.auth.OAuth1`,
+            :class:`~oneroster_client.auth.OAuth2ClientCredentials`,
+            :class:`~oneroster_client.auth.BearerToken` (or ``None`` for an open server).
+        timeout: seconds per request, or ``(connect, read)``.
+        retry: the :class:`~oneroster_client.retry.RetryPolicy`.
+        session: a ``requests.Session`` to use; the client creates one otherwise.
+        page_size: default ``limit`` for listings (servers may serve fewer; paging copes).
+        max_workers: default number of pages fetched at once when the total is known.
+        strict: read records strictly (unknown fields or enum values are errors).
+        allow_http: permit plain http to a non-loopback host.
+        user_agent: the ``User-Agent`` header.
+        renew_auth_on: statuses after which renewable credentials are renewed and the
+            call retried once (401 by default).
+
+    Example::
+
+        with OneRosterClient(url, auth=OAuth2ClientCredentials(token_url, id, secret)) as client:
+            for student in client.students.list(filter=F.status == "active"):
+                print(student.sourced_id)
+    """
+
+    orgs: Orgs
+    schools: Schools
+    academic_sessions: AcademicSessions
+    terms: Terms
+    grading_periods: GradingPeriods
+    courses: Courses
+    classes: Classes
+    users: Users
+    students: Students
+    teachers: Teachers
+    demographics: DemographicsCollection
+    enrollments: Enrollments
+    categories: Categories
+    line_items: LineItems
+    results: Results
+    resources: Resources
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: AuthBase | None,
+        timeout: float | tuple[float, float] = 30.0,
+        retry: RetryPolicy | None = None,
+        session: Any = None,
+        page_size: int = 100,
+        max_workers: int = 1,
+        strict: bool = False,
+        allow_http: bool = False,
+        user_agent: str = USER_AGENT,
+        renew_auth_on: Iterable[int] = (401,),
+    ) -> None:
+        if auth is not None and not isinstance(auth, AuthBase):
+            raise ConfigurationError(
+                "auth must be OAuth1(...), OAuth2ClientCredentials(...), BearerToken(...) "
+                f"or another requests AuthBase, got {type(auth).__name__}"
+            )
+        if page_size < 1 or max_workers < 1:
+            raise ConfigurationError("page_size and max_workers must be at least 1")
+        self._transport = Transport(
+            base_url,
+            auth=auth,
+            timeout=timeout,
+            retry=retry,
+            session=session,
+            allow_http=allow_http,
+            user_agent=user_agent,
+            renew_auth_on=renew_auth_on,
+            pool_size=max(10, max_workers * 2),
+        )
+        self.page_size = page_size
+        self.max_workers = max_workers
+        self.strict = strict
+        for attribute, collection in COLLECTIONS.items():
+            setattr(self, attribute, collection(self))
+
+    @property
+    def base_url(self) -> str:
+        """The normalised base URL."""
+        return self._transport.base_url
+
+    @property
+    def auth(self) -> AuthBase | None:
+        """The auth plug-in."""
+        return self._transport.auth
+
+    def __repr__(self) -> str:
+        return f"OneRosterClient({self.base_url!r}, auth={self.auth!r})"
+
+    def close(self) -> None:
+        """Close the HTTP session the client created."""
+        self._transport.close()
+
+    def __enter__(self) -> OneRosterClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- machinery used by the collections ------------------------------------------------
+
+    def _path(self, op: Operation, ids: Sequence[str]) -> str:
+        names = op.params
+        if len(ids) != len(names):
+            raise TypeError(
+                f"{op.attribute}.{op.name}() takes {len(names)} id(s): {', '.join(names)}"
+            )
+        values: dict[str, str] = {}
+        for name, value in zip(names, ids, strict=True):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(
+                    f"{op.attribute}.{op.name}(): {name} must be a non-empty sourcedId"
+                )
+            values[name] = _quote_segment(value.strip())
+        return op.path.format(**values)
+
+    def _listing(
+        self,
+        op: Operation,
+        ids: Sequence[str],
+        *,
+        filter: FilterInput = None,
+        sort: str | None = None,
+        order_by: str | None = None,
+        fields: FieldsInput = None,
+        page_size: int | None = None,
+        max_workers: int | None = None,
+        allow_incomplete: bool = False,
+        progress: Progress | None = None,
+    ) -> Listing[Any]:
+        params: list[tuple[str, str]] = []
+        filter_text = coerce_filter(filter)
+        if filter_text is not None:
+            params.append(("filter", filter_text))
+        sort_name = wire_sort(sort)
+        if sort_name is not None:
+            params.append(("sort", sort_name))
+        direction = _order_by(order_by)
+        if direction is not None:
+            if sort_name is None:
+                raise FilterError("order_by needs sort: OneRoster orders by the sort field")
+            params.append(("orderBy", direction))
+        selected = wire_fields(fields)
+        if selected is not None:
+            params.append(("fields", selected))
+        return Listing(
+            self._transport,
+            path=self._path(op, ids),
+            model=op.model,
+            keys=op.envelope_keys,
+            params=params,
+            page_size=page_size or self.page_size,
+            strict=self.strict,
+            allow_incomplete=allow_incomplete,
+            max_workers=max_workers or self.max_workers,
+            progress=progress,
+        )
+
+    def _get(self, op: Operation, ids: Sequence[str], *, fields: FieldsInput = None) -> Any:
+        params: list[tuple[str, str]] = []
+        selected = wire_fields(fields)
+        if selected is not None:
+            params.append(("fields", selected))
+        url = self._transport.url_for(self._path(op, ids), params)
+        response = self._transport.request("GET", url)
+        raw = extract_envelope(
+            response.json(), op.envelope_keys, collection=False, url=response.url
+        )
+        return converter.structure(raw, op.model, strict=self.strict)
+
+    def _put(self, op: Operation, record: Record) -> WriteResult[Any]:
+        if not isinstance(record, op.model):
+            raise TypeError(
+                f"{op.attribute}.put() takes a {op.model.__name__}, got {type(record).__name__}"
+            )
+        key = op.key or ""
+        url = self._transport.url_for(self._path(op, (record.sourced_id,)))
+        response = self._transport.request("PUT", url, json_body={key: record.to_dict()})
+        echoed = None
+        warnings: tuple[StatusInfo, ...] = ()
+        if response.content.strip():
+            body = response.json()
+            warnings = warnings_from_body(body)
+            if isinstance(body, dict) and isinstance(body.get(key), dict):
+                echoed = converter.structure(body[key], op.model, strict=self.strict)
+        return WriteResult(
+            created=response.status_code == 201,
+            status_code=response.status_code,
+            record=echoed,
+            warnings=warnings,
+        )
+
+    def _delete(self, op: Operation, sourced_id: str) -> None:
+        url = self._transport.url_for(self._path(op, (sourced_id,)))
+        self._transport.request("DELETE", url)
+
+
+def _quote_segment(value: str) -> str:
+    return quote(value, safe="")
