@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -246,16 +247,25 @@ def _structure_bool(value: Any, _: Any) -> bool:
 
 def _structure_float(value: Any, _: Any) -> float:
     kind = type(value)
+    result: float | None = None
     if kind is float:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return float(value)
-    if kind is str:
+        result = value
+    elif kind is int:
         try:
-            return float(value.strip())
+            result = float(value)
+        except OverflowError:
+            result = None
+    elif kind is str:
+        try:
+            result = float(value.strip())
         except ValueError:
-            pass
-    raise _BadValue("expected a number", value)
+            result = None
+    if result is None:
+        raise _BadValue("expected a number", value)
+    if not math.isfinite(result):
+        # NaN and infinities are not JSON and no gradebook score.
+        raise _BadValue("expected a finite number", value)
+    return result
 
 
 def _structure_mapping(value: Any, _: Any) -> dict[str, Any]:
@@ -643,10 +653,12 @@ def _enum_fields(model: type[Any]) -> tuple[tuple[str, str, bool, bool], ...]:
     return _ENUM_FIELDS[model]
 
 
-def unknown_values(record: base.WireObject, _prefix: str = "") -> list[ConversionWarning]:
+def unknown_values(
+    record: base.WireObject, _prefix: str = "", _model: str | None = None
+) -> list[ConversionWarning]:
     """List the enumeration values in ``record`` that OneRoster 1.1 does not define."""
     found: list[ConversionWarning] = []
-    model_name = type(record).__name__
+    model_name = _model or type(record).__name__
     for attr_name, wire, sequence, is_model in _enum_fields(type(record)):
         value = getattr(record, attr_name)
         if value is None:
@@ -655,7 +667,7 @@ def unknown_values(record: base.WireObject, _prefix: str = "") -> list[Conversio
         for index, item in enumerate(values):
             where = f"{_prefix}{wire}[{index}]" if sequence else f"{_prefix}{wire}"
             if is_model:
-                found.extend(unknown_values(item, where + "."))
+                found.extend(unknown_values(item, where + ".", model_name))
             elif not isinstance(item, enum.Enum):
                 found.append(
                     ConversionWarning(
