@@ -478,6 +478,9 @@ class OneRosterClient:
         user_agent: the ``User-Agent`` header.
         renew_auth_on: statuses after which renewable credentials are renewed and the
             call retried once (401 by default).
+        preprocessor: for vendor adapters: called with the operation of each listing, it
+            may return a function that repairs each page's raw records before they are
+            read (the count checked against ``X-Total-Count`` is what arrived).
 
     Example::
 
@@ -517,6 +520,7 @@ class OneRosterClient:
         allow_http: bool = False,
         user_agent: str = USER_AGENT,
         renew_auth_on: Iterable[int] = (401,),
+        preprocessor: Callable[[Operation], Callable[[list[Any]], list[Any]] | None] | None = None,
     ) -> None:
         if auth is not None and not isinstance(auth, AuthBase):
             raise ConfigurationError(
@@ -539,6 +543,7 @@ class OneRosterClient:
         self.page_size = page_size
         self.max_workers = max_workers
         self.strict = strict
+        self.preprocessor = preprocessor
         for attribute, collection in COLLECTIONS.items():
             setattr(self, attribute, collection(self))
 
@@ -622,6 +627,7 @@ class OneRosterClient:
             allow_incomplete=allow_incomplete,
             max_workers=max_workers or self.max_workers,
             progress=progress,
+            preprocess=self.preprocessor(op) if self.preprocessor is not None else None,
         )
 
     def _get(self, op: Operation, ids: Sequence[str], *, fields: FieldsInput = None) -> Any:
