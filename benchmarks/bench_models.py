@@ -93,8 +93,8 @@ def main() -> None:
     ):
         payload = json.dumps(rows).encode()
         structure = converter.structure
-        baseline = median_rate(lambda: json.loads(payload), n, repeat)
-        typed = median_rate(lambda m=model, r=rows: [structure(d, m) for d in r], n, repeat)
+        baseline = median_rate(lambda p=payload: json.loads(p), n, repeat)
+        typed = median_rate(lambda m=model, r=rows, s=structure: [s(d, m) for d in r], n, repeat)
         records = [structure(d, model) for d in rows]
         written = median_rate(lambda r=records: [x.to_dict() for x in r], n, repeat)
         for step, rate in (("json", baseline), ("structure", typed), ("to_dict", written)):

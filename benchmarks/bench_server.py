@@ -68,14 +68,18 @@ def main() -> None:
                 return got
 
             def typed(attribute: str = attribute, count: int = count) -> int:
-                listing = getattr(client, attribute).list(page_size=page_size, allow_incomplete=True)
+                listing = getattr(client, attribute).list(
+                    page_size=page_size, allow_incomplete=True
+                )
                 return sum(1 for _ in itertools.islice(listing, count))
 
             raw()  # warm the server's caches and the connection
             raw_rate = _median_rate(raw, args.repeat)
             typed_rate = _median_rate(typed, args.repeat)
             print(f"{collection:<14}{'raw':<10}{raw_rate:>12,.0f}{1.0:>9.2f}x")
-            print(f"{collection:<14}{'client':<10}{typed_rate:>12,.0f}{typed_rate / raw_rate:>9.2f}x")
+            print(
+                f"{collection:<14}{'client':<10}{typed_rate:>12,.0f}{typed_rate / raw_rate:>9.2f}x"
+            )
         client.close()
 
 
