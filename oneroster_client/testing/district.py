@@ -7,6 +7,7 @@ sends; typed models are produced on request. Keys are the OneRoster collection n
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -58,6 +59,8 @@ class District:
     collections: dict[str, list[dict[str, Any]]] = attrs.field(
         factory=lambda: {name: [] for name in COLLECTION_MODELS}
     )
+    csv_errors: list[Any] = attrs.field(factory=list, repr=False)
+    """Rows of a CSV package that could not be read (see :meth:`from_csv_package`)."""
 
     def __attrs_post_init__(self) -> None:
         unknown = set(self.collections) - set(COLLECTION_MODELS)
@@ -86,6 +89,20 @@ class District:
     def records(self) -> dict[str, Iterator[Record]]:
         """Every collection as a lazy stream of models (e.g. for writing a CSV package)."""
         return {name: self.models(name) for name in COLLECTION_MODELS}
+
+    @classmethod
+    def from_csv_package(cls, source: str | os.PathLike[str]) -> District:
+        """Read a OneRoster 1.1 CSV package (folder or zip) into a district.
+
+        Rows that cannot be read are left out of the district; they are listed, with file,
+        line and column, in the returned district's ``csv_errors``.
+        """
+        from oneroster_client.csv_package import read_package
+
+        package = read_package(source)
+        district = cls.from_records(package.load())
+        district.csv_errors = list(package.errors)
+        return district
 
     @classmethod
     def from_records(cls, records: Mapping[str, Iterable[Record]]) -> District:
