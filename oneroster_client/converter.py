@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -103,6 +104,15 @@ class ConversionWarning:
 
     def __str__(self) -> str:
         return self.message
+
+
+class _KeptCounter(threading.local):
+    """Per-thread count of unknown enum values kept, so warnings cost nothing otherwise."""
+
+    count = 0
+
+
+_kept = _KeptCounter()
 
 
 class _BadValue(Exception):
@@ -335,6 +345,7 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
                 return member
             if strict:
                 raise _BadValue(f"expected one of {allowed}", value)
+            _kept.count += 1  # tells structure() to look for what to report
             return value  # kept; reported by unknown_values()
 
         return structure_enum
@@ -526,11 +537,12 @@ def structure(
         RecordValidationError: the model, field path and problem are named.
     """
     structure_record = _structure_fn(model, strict)
+    kept_before = _kept.count
     try:
         record: T = structure_record(data, model)
     except Exception as fast_failure:
         raise _explain(data, model, strict=strict, fallback=fast_failure) from None
-    if warnings is not None:
+    if warnings is not None and _kept.count != kept_before:
         warnings.extend(unknown_values(record))
     return record
 
