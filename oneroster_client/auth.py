@@ -855,6 +855,8 @@ class BearerToken(AuthBase):
         ConfigurationError: the token is empty or contains whitespace or control characters.
     """
 
+    renewable = False  # the transport does not retry a 401 hoping for a new token
+
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token or any(ch.isspace() for ch in token):
             raise ConfigurationError(
