@@ -189,9 +189,11 @@ class Transport:
         renewed = False
         safe_url = redact_url(url)
         body = None if json_body is None else json.dumps(json_body).encode("utf-8")
+        sent = 0  # requests sent, retries and the one after renewing credentials included
         while True:
             prepared = self._prepare(method, url, body)
             started = time.monotonic()
+            sent += 1
             try:
                 raw = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
             except requests.RequestException as exc:
@@ -251,7 +253,7 @@ class Transport:
                     status_code=status,
                     headers=CaseInsensitiveDict(raw.headers),
                     body=content,
-                    attempts=state.attempts + 1,
+                    attempts=sent,
                 ) from None
             logger.info(
                 "%s %s -> %d; retry %d in %.2f s",
