@@ -35,7 +35,7 @@ from oneroster_client.models import (
     Result,
     User,
 )
-from oneroster_client.paging import Listing, extract_envelope
+from oneroster_client.paging import Listing, extract_envelope, missing_required_fields
 from oneroster_client.query import (
     F,
     FilterExpr,
@@ -634,6 +634,13 @@ class OneRosterClient:
         params: list[tuple[str, str]] = []
         selected = wire_fields(fields)
         if selected is not None:
+            missing = missing_required_fields(op.model, selected)
+            if missing:
+                raise FilterError(
+                    f"fields={selected} leaves out {', '.join(missing)}, which a "
+                    f"{op.model.__name__} needs; add them, or list with fields= and read "
+                    "listing.dicts()"
+                )
             params.append(("fields", selected))
         url = self._transport.url_for(self._path(op, ids), params)
         response = self._transport.request("GET", url)

@@ -21,8 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 
 from oneroster_client import converter
+from oneroster_client._naming import to_wire_name
 from oneroster_client.converter import ConversionWarning
 from oneroster_client.errors import (
+    FilterError,
     IncompleteResultError,
     RecordValidationError,
     ResponseFormatError,
@@ -31,7 +33,14 @@ from oneroster_client.models import Record
 from oneroster_client.status import StatusInfo, warnings_from_body
 from oneroster_client.transport import Response, Transport, same_origin
 
-__all__ = ["Listing", "Page", "RecordError", "extract_envelope", "parse_link_header"]
+__all__ = [
+    "Listing",
+    "Page",
+    "RecordError",
+    "extract_envelope",
+    "missing_required_fields",
+    "parse_link_header",
+]
 
 logger = logging.getLogger("oneroster_client")
 
@@ -210,6 +219,7 @@ class Listing(Generic[M]):
         self._reset()
 
     def _reset(self) -> None:
+        self._raw = False
         self.total: int | None = None
         self.received = 0
         self.errors: list[RecordError] = []
@@ -231,9 +241,30 @@ class Listing(Generic[M]):
         for page in self.pages():
             yield from page.items
 
+    def dicts(self) -> Iterator[dict[str, Any]]:
+        """Yield the records as wire-shaped dicts instead of models.
+
+        For partial records (``fields=`` without every field the model requires) and for
+        looking at exactly what the server sent. Paging and the completeness checks are
+        the same as for models.
+        """
+        for page in self._pages(raw=True):
+            yield from page.items  # type: ignore[misc]
+
     def pages(self) -> Iterator[Page[M]]:
         """Yield pages in server order; the checks of the listing run after the last one."""
+        missing = missing_required_fields(self.model, dict(self.params).get("fields"))
+        if missing:
+            raise FilterError(
+                f"fields={dict(self.params)['fields']} leaves out {', '.join(missing)}, which a "
+                f"{self.model.__name__} needs; add them, or iterate listing.dicts() to read "
+                "partial records as dicts"
+            )
+        return self._pages(raw=False)
+
+    def _pages(self, *, raw: bool) -> Iterator[Page[M]]:
         self._reset()
+        self._raw = raw
         first = self._fetch(self._url(0, self.page_size), offset=0)
         yield first
         if self.max_workers > 1 and first.total is not None and first.received:
@@ -348,11 +379,14 @@ class Listing(Generic[M]):
         items: list[M] = []
         errors: list[RecordError] = []
         value_warnings: list[ConversionWarning] = []
-        for index, raw in enumerate(raw_records):
-            try:
-                items.append(structure(raw, model, strict=strict, warnings=value_warnings))
-            except RecordValidationError as exc:
-                errors.append(RecordError(position=offset + index, raw=raw, error=exc))
+        if self._raw:
+            items = raw_records
+        else:
+            for index, raw in enumerate(raw_records):
+                try:
+                    items.append(structure(raw, model, strict=strict, warnings=value_warnings))
+                except RecordValidationError as exc:
+                    errors.append(RecordError(position=offset + index, raw=raw, error=exc))
         warnings = warnings_from_body(body)
         total = _total_of(response.headers)
         next_url = parse_link_header(response.headers.get("Link")).get("next")
@@ -468,6 +502,18 @@ class Listing(Generic[M]):
                 'to_dataframe() needs pandas: pip install "oneroster-client[notebook]"'
             ) from None
         return pd.DataFrame([_flat(record.to_dict()) for record in self])
+
+
+def missing_required_fields(model: type[Record], fields: str | None) -> list[str]:
+    """Wire names of the fields ``model`` requires that a ``fields=`` selection leaves out."""
+    if not fields:
+        return []
+    selected = {name.strip() for name in fields.split(",")}
+    return [
+        to_wire_name(field.name)
+        for field in attrs.fields(model)
+        if field.default is attrs.NOTHING and to_wire_name(field.name) not in selected
+    ]
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

@@ -352,16 +352,20 @@ def test_fields_on_a_single_record(
     assert oneroster_server.requests[0].query["fields"] == "sourcedId,name,type"
 
 
-def test_fields_leaving_out_required_fields_are_reported_not_dropped(
-    client: OneRosterClient, oneroster_district: District
+def test_partial_fields_are_refused_as_models_and_read_as_dicts(
+    client: OneRosterClient, oneroster_server: OneRosterServer, oneroster_district: District
 ) -> None:
-    # Records missing required fields cannot be typed: each one is kept with its raw payload.
-    listing = client.users.list(fields="sourcedId,familyName", allow_incomplete=True)
-    assert listing.all() == []
-    assert listing.complete is False
-    assert len(listing.errors) == len(oneroster_district["users"])
-    assert set(listing.errors[0].raw) == {"sourcedId", "familyName"}
-    assert listing.errors[0].position == 0
+    # A partial record is not a valid User: say so before any request, and offer dicts.
+    listing = client.users.list(fields="sourcedId,familyName")
+    with pytest.raises(FilterError, match=r"leaves out .*givenName.*listing\.dicts\(\)"):
+        listing.all()
+    assert oneroster_server.requests == []
+    rows = list(listing.dicts())
+    assert len(rows) == len(oneroster_district["users"])
+    assert all(set(row) == {"sourcedId", "familyName"} for row in rows)
+    assert listing.complete is True
+    with pytest.raises(FilterError, match="leaves out"):
+        client.users.get(oneroster_district["users"][0]["sourcedId"], fields="sourcedId")
 
 
 @pytest.mark.parametrize("fields", ["", "sourcedId,,email", [], "family name"])
