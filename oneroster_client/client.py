@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import attrs
@@ -39,6 +39,7 @@ from oneroster_client.paging import Listing, extract_envelope, missing_required_
 from oneroster_client.query import (
     F,
     FilterExpr,
+    Predicate,
     coerce_filter,
     parse_filter,
     wire_fields,
@@ -49,7 +50,7 @@ from oneroster_client.retry import RetryPolicy
 from oneroster_client.status import StatusInfo, warnings_from_body
 from oneroster_client.transport import USER_AGENT, Transport
 
-__all__ = ["OneRosterClient", "WriteResult"]
+__all__ = ["ListOptions", "OneRosterClient", "WriteResult"]
 
 M = TypeVar("M", bound=Record)
 M_co = TypeVar("M_co", bound=Record, covariant=True)
@@ -59,59 +60,48 @@ FieldsInput = str | Iterable[str] | None
 Progress = Callable[[int, int | None], None]
 
 
+class ListOptions(TypedDict, total=False):
+    """Keyword options of every listing method.
+
+    Attributes:
+        filter: an ``F`` expression or a raw OneRoster 1.1 filter string.
+        sort: the field to sort by (Python or wire name).
+        order_by: ``"asc"`` or ``"desc"`` (needs ``sort``).
+        fields: fields to select (Python or wire names); partial records are read with
+            ``listing.dicts()``.
+        page_size: the ``limit`` asked for (servers may serve fewer).
+        max_workers: pages fetched at once when the total is known.
+        allow_incomplete: end an incomplete listing quietly instead of raising.
+        progress: called with (records received, total or None) after each page.
+    """
+
+    filter: FilterInput
+    sort: str | None
+    order_by: Literal["asc", "desc"] | None
+    fields: FieldsInput
+    page_size: int | None
+    max_workers: int | None
+    allow_incomplete: bool
+    progress: Progress | None
+
+
 class ListAll(Protocol[M]):
     """``collection.list(...)``: every record of the collection."""
 
-    def __call__(
-        self,
-        *,
-        filter: FilterInput = None,
-        sort: str | None = None,
-        order_by: Literal["asc", "desc"] | None = None,
-        fields: FieldsInput = None,
-        page_size: int | None = None,
-        max_workers: int | None = None,
-        allow_incomplete: bool = False,
-        progress: Progress | None = None,
-    ) -> Listing[M]: ...
+    def __call__(self, **options: Unpack[ListOptions]) -> Listing[M]: ...
 
 
 class ListBy1(Protocol[M]):
     """A nested listing under one parent, e.g. ``classes.students(class_id)``."""
 
-    def __call__(
-        self,
-        parent_id: str,
-        /,
-        *,
-        filter: FilterInput = None,
-        sort: str | None = None,
-        order_by: Literal["asc", "desc"] | None = None,
-        fields: FieldsInput = None,
-        page_size: int | None = None,
-        max_workers: int | None = None,
-        allow_incomplete: bool = False,
-        progress: Progress | None = None,
-    ) -> Listing[M]: ...
+    def __call__(self, parent_id: str, /, **options: Unpack[ListOptions]) -> Listing[M]: ...
 
 
 class ListBy2(Protocol[M]):
     """A nested listing under two parents, e.g. ``classes.results_for_student(c, s)``."""
 
     def __call__(
-        self,
-        first_id: str,
-        second_id: str,
-        /,
-        *,
-        filter: FilterInput = None,
-        sort: str | None = None,
-        order_by: Literal["asc", "desc"] | None = None,
-        fields: FieldsInput = None,
-        page_size: int | None = None,
-        max_workers: int | None = None,
-        allow_incomplete: bool = False,
-        progress: Progress | None = None,
+        self, first_id: str, second_id: str, /, **options: Unpack[ListOptions]
     ) -> Listing[M]: ...
 
 
@@ -217,47 +207,25 @@ class _Collection(Generic[M]):
         )
         return f"<{type(self).__name__} collection: {', '.join(names)}, changed_since>"
 
-    def changed_since(
-        self,
-        since: datetime,
-        *,
-        filter: FilterInput = None,
-        sort: str | None = None,
-        order_by: Literal["asc", "desc"] | None = None,
-        fields: FieldsInput = None,
-        page_size: int | None = None,
-        max_workers: int | None = None,
-        allow_incomplete: bool = False,
-        progress: Progress | None = None,
-    ) -> Listing[M]:
+    def changed_since(self, since: datetime, **options: Unpack[ListOptions]) -> Listing[M]:
         """Records modified after ``since`` (``dateLastModified>'...'``), for delta syncs.
 
         A delta read cannot see records deleted outright on the server; run a full read
         now and then to reconcile. ``filter`` may add one more predicate.
         """
-        changed = F.date_last_modified > since
-        combined: FilterExpr = changed
-        if filter is not None:
-            extra = parse_filter(filter) if isinstance(filter, str) else filter
-            if not hasattr(extra, "field"):
+        combined: FilterExpr = F.date_last_modified > since
+        extra = options.get("filter")
+        if extra is not None:
+            predicate = parse_filter(extra) if isinstance(extra, str) else extra
+            if not isinstance(predicate, Predicate):
                 raise FilterError(
                     "changed_since() adds a dateLastModified predicate; OneRoster 1.1 allows "
                     "two predicates, so the extra filter must be a single predicate"
                 )
-            combined = changed & extra
+            combined = combined & predicate
         op = _OPERATIONS_BY_ID[self._list_operation]
-        return self._client._listing(
-            op,
-            (),
-            filter=combined,
-            sort=sort,
-            order_by=order_by,
-            fields=fields,
-            page_size=page_size,
-            max_workers=max_workers,
-            allow_incomplete=allow_incomplete,
-            progress=progress,
-        )
+        merged: ListOptions = {**options, "filter": combined}
+        return self._client._listing(op, (), **merged)
 
 
 class _Gradebook(_Collection[M]):
@@ -588,32 +556,21 @@ class OneRosterClient:
         return op.path.format(**values)
 
     def _listing(
-        self,
-        op: Operation,
-        ids: Sequence[str],
-        *,
-        filter: FilterInput = None,
-        sort: str | None = None,
-        order_by: str | None = None,
-        fields: FieldsInput = None,
-        page_size: int | None = None,
-        max_workers: int | None = None,
-        allow_incomplete: bool = False,
-        progress: Progress | None = None,
+        self, op: Operation, ids: Sequence[str], **options: Unpack[ListOptions]
     ) -> Listing[Any]:
         params: list[tuple[str, str]] = []
-        filter_text = coerce_filter(filter)
+        filter_text = coerce_filter(options.get("filter"))
         if filter_text is not None:
             params.append(("filter", filter_text))
-        sort_name = wire_sort(sort)
+        sort_name = wire_sort(options.get("sort"))
         if sort_name is not None:
             params.append(("sort", sort_name))
-        direction = _order_by(order_by)
+        direction = _order_by(options.get("order_by"))
         if direction is not None:
             if sort_name is None:
                 raise FilterError("order_by needs sort: OneRoster orders by the sort field")
             params.append(("orderBy", direction))
-        selected = wire_fields(fields)
+        selected = wire_fields(options.get("fields"))
         if selected is not None:
             params.append(("fields", selected))
         return Listing(
@@ -622,11 +579,11 @@ class OneRosterClient:
             model=op.model,
             keys=op.envelope_keys,
             params=params,
-            page_size=page_size or self.page_size,
+            page_size=options.get("page_size") or self.page_size,
             strict=self.strict,
-            allow_incomplete=allow_incomplete,
-            max_workers=max_workers or self.max_workers,
-            progress=progress,
+            allow_incomplete=options.get("allow_incomplete", False),
+            max_workers=options.get("max_workers") or self.max_workers,
+            progress=options.get("progress"),
             preprocess=self.preprocessor(op) if self.preprocessor is not None else None,
         )
 
