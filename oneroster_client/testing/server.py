@@ -184,20 +184,23 @@ def _ref_ids(value: Any) -> list[str]:
     return []
 
 
-def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[int, str]]:
+def _sort_key(field: str) -> Callable[[dict[str, Any]], tuple[int, float, str]]:
     parts = field.split(".")
 
-    def key(record: dict[str, Any]) -> tuple[int, str]:
+    def key(record: dict[str, Any]) -> tuple[int, float, str]:
         value: Any = record
         for part in parts:
             if isinstance(value, list):
                 value = value[0] if value else None
             value = value.get(part) if isinstance(value, dict) else None
         if value is None:
-            return (1, "")
+            return (2, 0.0, "")
+        # Numbers by value (score 20 before 100), not as text; then text, then missing.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, float(value), "")
         if isinstance(value, list):
             value = ",".join(str(item) for item in value)
-        return (0, str(value).lower())
+        return (1, 0.0, str(value).lower())
 
     return key
 
@@ -807,8 +810,7 @@ class OneRosterServer:
             self.token_requests += 1
         if handler.command != "POST":
             return 405, {"error": "invalid_request", "error_description": "use POST"}
-        length = int(handler.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(handler.rfile.read(length).decode("utf-8", "replace")))
+        form = dict(parse_qsl(handler.body.decode("utf-8", "replace")))
         client_id = client_secret = None
         header = handler.headers.get("Authorization", "")
         if header.lower().startswith("basic "):
@@ -981,7 +983,8 @@ class OneRosterServer:
             pairs = [(k, v) for k, v in query_pairs if k not in ("offset", "limit")]
             pairs += [("limit", str(limit)), ("offset", str(new_offset))]
             query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
-            return f'<{host}{path}?{query}>; rel="{rel}"'
+            # The path was decoded for routing: encode it again (ids with spaces, non-ASCII).
+            return f'<{host}{quote(path, safe="/")}?{query}>; rel="{rel}"'
 
         last = max(0, ((total - 1) // limit) * limit) if total else 0
         links = [link("first", 0, self.origin), link("last", last, self.origin)]
@@ -1012,9 +1015,8 @@ class OneRosterServer:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if self.faults.gradebook_writes_forbidden:
             raise _Refusal(403, "forbidden", "gradebook writes are not enabled for this client")
-        length = int(handler.headers.get("Content-Length") or 0)
         try:
-            envelope = json.loads(handler.rfile.read(length) or b"null")
+            envelope = json.loads(handler.body or b"null")
         except ValueError:
             raise _Refusal(400, "invalid data", "the body is not JSON") from None
         key = op.key or ""
@@ -1105,7 +1107,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _HTTPServer
 
+    body: bytes = b""
+
     def _dispatch(self) -> None:
+        # Read the whole body first: a refusal (401, 403, 405 ...) that left it unread
+        # would make the rest of a keep-alive connection parse it as the next request.
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.app._handle(self)
 
     do_GET = _dispatch

@@ -128,11 +128,6 @@ def test_503_burst_on_a_later_page_keeps_the_listing_complete(
     assert len(fake.sleeps) == 3
 
 
-@pytest.mark.xfail(
-    reason="loopback server bug: an error answer to a PUT leaves the unread JSON body on the "
-    "kept-alive connection, so the retried PUT is parsed as garbage (HTTP 400)",
-    strict=True,
-)
 def test_put_is_retried_after_503(oneroster_server: OneRosterServer) -> None:
     oneroster_server.faults.fail_next(503, 2)
     fake = FakeTime()
