@@ -1,0 +1,153 @@
+"""connect(): auth selection, Basic-then-form token requests, Skyward retries and token renewal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from oneroster_client import BearerToken, OAuth1, OneRosterClient
+from oneroster_client.errors import AuthenticationError, ServerError
+from oneroster_client.testing import Faults, OneRosterServer
+from skyward_adapter import SkywardOAuth2, SkywardSettings, connect, default_retry_policy
+from skyward_adapter.testing import (
+    QMLATIV_BASE_PATH,
+    loopback_settings,
+    skyward_like_server,
+)
+
+NO_SLEEP = default_retry_policy(sleep=lambda seconds: None)
+
+
+@pytest.fixture
+def server() -> Iterator[OneRosterServer]:
+    with skyward_like_server() as running:
+        yield running
+
+
+def read_orgs(settings: SkywardSettings, **options: object) -> OneRosterClient:
+    client = connect(settings, retry=NO_SLEEP, **options)  # type: ignore[arg-type]
+    assert client.orgs.list().all()
+    return client
+
+
+def test_auto_with_a_token_url_is_oauth2_basic_first(server: OneRosterServer) -> None:
+    settings = loopback_settings(server, page_size=2)
+    with read_orgs(settings) as client:
+        assert isinstance(client.auth, SkywardOAuth2)
+        assert client.auth.client_auth == "basic"
+        assert client.auth.token_requests == 1
+        assert client.base_url == server.base_url
+        assert client.base_url.endswith(QMLATIV_BASE_PATH)
+        assert client.page_size == 2
+    assert {request.query["limit"] for request in server.requests} == {"2"}
+    assert {request.auth for request in server.requests} == {"bearer"}
+
+
+def test_token_endpoint_refusing_basic_gets_form_credentials_once() -> None:
+    with (
+        skyward_like_server(faults=Faults(refuse_basic_token_auth=True)) as server,
+        read_orgs(loopback_settings(server)) as client,
+    ):
+        auth = client.auth
+        assert isinstance(auth, SkywardOAuth2)
+        assert auth.client_auth == "body"
+        assert server.token_requests == 2  # Basic refused, then form accepted
+        client.orgs.list().all()
+        assert server.token_requests == 2  # the token is cached
+        server.expire_tokens()
+        client.orgs.list().all()  # 401 -> renewed with form credentials directly
+        assert server.token_requests == 3
+        assert "body" in repr(auth)
+
+
+def test_forced_client_auth(server: OneRosterServer) -> None:
+    with read_orgs(loopback_settings(server), client_auth="body") as client:
+        assert isinstance(client.auth, SkywardOAuth2)
+        assert client.auth.client_auth == "body"
+        assert server.token_requests == 1
+
+
+def test_wrong_secret_is_refused_both_ways_without_showing_it(server: OneRosterServer) -> None:
+    wrong = "wrong-secret-value-123"
+    with (
+        connect(loopback_settings(server, secret=wrong), retry=NO_SLEEP) as client,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        client.orgs.list().all()
+    message = str(caught.value)
+    assert "sent both with HTTP Basic and as form fields" in message
+    assert "invalid_client" in message
+    assert wrong not in message
+    assert server.token_requests == 2
+    assert isinstance(client.auth, SkywardOAuth2)
+    assert client.auth.client_auth is None  # nothing chosen: neither worked
+
+
+def test_no_token_url_signs_with_oauth1(server: OneRosterServer) -> None:
+    with read_orgs(loopback_settings(server, token_url=None)) as client:
+        assert isinstance(client.auth, OAuth1)
+        assert client.auth.signature_method == "HMAC-SHA256"
+    assert server.token_requests == 0
+    assert {request.auth for request in server.requests} == {"oauth1"}
+
+
+def test_oauth1_can_be_chosen_with_a_token_url(server: OneRosterServer) -> None:
+    with read_orgs(loopback_settings(server, auth="oauth1")) as client:
+        assert isinstance(client.auth, OAuth1)
+    assert server.token_requests == 0
+
+
+def test_a_pre_issued_access_token(server: OneRosterServer) -> None:
+    token = server.issue_token()
+    settings = loopback_settings(server, key=None, secret=None, token_url=None, access_token=token)
+    assert settings.auth_mode == "token"
+    with read_orgs(settings) as client:
+        assert isinstance(client.auth, BearerToken)
+    assert server.token_requests == 0
+    assert token not in repr(settings)
+
+
+def test_an_expired_token_answered_with_500_is_renewed() -> None:
+    faults = Faults(token_500_when_expired=True, token_valid_for=0.25)
+    with skyward_like_server(faults=faults) as server:
+        with read_orgs(loopback_settings(server)) as client:
+            time.sleep(0.3)
+            assert client.orgs.list().all()  # 500 -> new token -> 200
+        assert 500 in server.statuses()
+        assert server.statuses()[-1] == 200
+        assert server.token_requests == 2
+
+
+def test_a_plain_client_would_give_up_on_that_500() -> None:
+    faults = Faults(token_500_when_expired=True, token_valid_for=0.0)
+    with skyward_like_server(faults=faults) as server:
+        client = connect(loopback_settings(server), retry=NO_SLEEP)
+        with client, pytest.raises(ServerError):
+            client.orgs.list().all()
+        # One renewal was tried: two tokens, two API calls, both 500.
+        assert server.token_requests == 2
+        assert server.statuses() == [500, 500]
+
+
+def test_gateway_errors_and_rate_limits_are_retried(server: OneRosterServer) -> None:
+    server.faults.fail_next(503, 2)
+    server.faults.fail_next(429)
+    with read_orgs(loopback_settings(server)):
+        pass
+    assert server.statuses() == [503, 503, 429, 200]
+
+
+def test_default_retry_policy_is_for_skyward() -> None:
+    policy = default_retry_policy()
+    assert policy.retry_statuses == frozenset({429, 502, 503, 504})
+    assert policy.retry_on_connection_errors
+    assert 500 not in policy.retry_statuses
+    assert default_retry_policy(max_attempts=2).max_attempts == 2
+
+
+def test_sourced_id_prefixes_reach_the_caller_untouched(server: OneRosterServer) -> None:
+    with read_orgs(loopback_settings(server)) as client:
+        ids = [org.sourced_id for org in client.orgs.list()]
+    assert ids and all(sourced_id.startswith("ISD123-") for sourced_id in ids)

@@ -1,0 +1,231 @@
+"""check_connection(): each known Skyward failure is diagnosed, with a hint, without secrets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from oneroster_client.endpoints import SCOPE_PREFIX
+from oneroster_client.testing import ALL_SCOPES, Faults, OneRosterServer
+from skyward_adapter import ConnectionReport, SkywardSettings, check_connection
+from skyward_adapter import default_retry_policy as retry_policy
+from skyward_adapter.testing import loopback_settings, skyward_like_server
+
+NO_SLEEP = retry_policy(sleep=lambda seconds: None)
+SECRET = "springisd-secret-9d2f41c7aa"
+GRADEBOOK_SCOPES = (
+    SCOPE_PREFIX + "roster.readonly",
+    SCOPE_PREFIX + "gradebook.readonly",
+    SCOPE_PREFIX + "gradebook.createput",
+    SCOPE_PREFIX + "gradebook.delete",
+)
+
+
+@pytest.fixture
+def server() -> Iterator[OneRosterServer]:
+    with skyward_like_server(client_secret=SECRET) as running:
+        yield running
+
+
+def check(settings: SkywardSettings, **options: object) -> ConnectionReport:
+    report = check_connection(settings, retry=NO_SLEEP, **options)  # type: ignore[arg-type]
+    text = str(report) + repr(report)
+    assert SECRET not in text
+    for secret in settings.secrets:
+        assert secret not in text
+    return report
+
+
+def names(report: ConnectionReport) -> dict[str, bool]:
+    return {item.name: item.ok for item in report.checks}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_working_connection(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server))
+    assert report.ok
+    assert names(report) == {
+        "token endpoint": True,
+        "credentials": True,
+        "OneRoster base path": True,
+        "rostering": True,
+        "demographics": True,
+        "gradebook read": False,  # the default scopes do not ask for the gradebook
+    }
+    assert report.readable["users"] and report.readable["demographics"]
+    assert report.readable["lineItems"] is False
+    assert report.writable is None  # writes are only checked on request
+    gradebook = report.check("gradebook read")
+    assert gradebook is not None and not gradebook.required
+    assert gradebook.hint and "gradebook.readonly" in gradebook.hint
+    text = str(report)
+    assert text.startswith("Skyward connection check: OK")
+    assert "[ok  ] token endpoint" in text
+    assert "[warn] gradebook read" in text
+    assert "sent as HTTP Basic" in text
+    assert not any(request.method in ("PUT", "DELETE") for request in server.requests)
+
+
+def test_gradebook_writes_are_checked_on_request_and_cleaned_up(server: OneRosterServer) -> None:
+    before = len(server.district["categories"])
+    report = check(loopback_settings(server, scopes=GRADEBOOK_SCOPES), check_writes=True)
+    assert report.ok
+    assert report.writable is True
+    assert names(report)["gradebook writes"] is True
+    assert all(report.readable.values())
+    assert len(server.district["categories"]) == before
+    methods = [request.method for request in server.requests]
+    assert methods.count("PUT") == 1 and methods.count("DELETE") == 1
+
+
+def test_passback_not_licensed() -> None:
+    faults = Faults(gradebook_writes_forbidden=True)
+    with skyward_like_server(client_secret=SECRET, faults=faults) as server:
+        report = check(loopback_settings(server, scopes=GRADEBOOK_SCOPES), check_writes=True)
+    assert report.ok  # rostering works; pass back is optional
+    assert report.writable is False
+    writes = report.check("gradebook writes")
+    assert writes is not None and not writes.ok
+    assert writes.hint is not None
+    assert "QM OneRoster API with writeback" in writes.hint
+    assert "Allow Grade Pass Back" in writes.hint
+    assert "LMS/OneRoster API licence" in writes.hint
+
+
+def test_wrong_secret_after_migration(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server, secret="old-api-user-secret"))
+    assert not report.ok
+    assert names(report) == {"token endpoint": True, "credentials": False}
+    credentials = report.check("credentials")
+    assert credentials is not None and credentials.hint is not None
+    assert "Integration Access with the same Key" in credentials.hint
+    assert "generate a new Secret" in credentials.hint
+    assert "shown only once" in credentials.hint
+    assert "old-api-user-secret" not in str(report)
+    assert "Skyward connection check: FAILED" in str(report)
+
+
+def test_wrong_base_path(server: OneRosterServer) -> None:
+    settings = loopback_settings(server)
+    wrong = SkywardSettings(
+        base_url=server.origin + "/springisd",  # the "API" suffix is missing
+        key=settings.key,
+        secret=settings.secret,
+        token_url=settings.token_url,
+        allow_http=True,
+    )
+    report = check(wrong)
+    assert not report.ok
+    base = report.check("OneRoster base path")
+    assert base is not None and not base.ok
+    assert "404" in base.detail
+    assert base.hint is not None
+    assert "/ims/oneroster/v1p1" in base.hint
+    assert "<customer>API" in base.hint and "https://<host>/api" in base.hint
+    assert report.readable == {}
+
+
+def test_expired_token_answered_with_500() -> None:
+    faults = Faults(token_500_when_expired=True, token_valid_for=0.0)
+    with skyward_like_server(client_secret=SECRET, faults=faults) as server:
+        report = check(loopback_settings(server))
+    assert not report.ok
+    base = report.check("OneRoster base path")
+    assert base is not None and not base.ok
+    assert "HTTP 500 although the token was just issued" in base.detail
+    assert base.hint is not None and "expired or invalid token with HTTP 500" in base.hint
+
+
+def test_scopes_without_demographics() -> None:
+    core = (SCOPE_PREFIX + "roster-core.readonly",)
+    with skyward_like_server(client_secret=SECRET, scopes=core) as server:
+        report = check(loopback_settings(server, scopes=core))
+    assert report.ok
+    assert report.readable["demographics"] is False
+    assert report.readable["users"] is True
+    demographics = report.check("demographics")
+    assert demographics is not None and not demographics.ok
+    assert demographics.hint is not None and "roster-demographics.readonly" in demographics.hint
+
+
+def test_requesting_a_scope_the_district_did_not_grant() -> None:
+    allowed = tuple(scope for scope in ALL_SCOPES if "demographics" not in scope)
+    with skyward_like_server(client_secret=SECRET, scopes=allowed) as server:
+        report = check(loopback_settings(server))  # default scopes include demographics
+    credentials = report.check("credentials")
+    assert credentials is not None and not credentials.ok
+    assert "scopes refused" in credentials.detail
+    assert credentials.hint is not None and "roster-demographics.readonly" in credentials.hint
+
+
+def test_unreachable_token_host(server: OneRosterServer) -> None:
+    settings = loopback_settings(server, token_url=f"http://127.0.0.1:{free_port()}/oauth/token")
+    report = check(settings)
+    assert not report.ok
+    assert names(report) == {"token endpoint": False}
+    token = report.check("token endpoint")
+    assert token is not None and token.hint is not None
+    assert "DNS" in token.hint and "API Token URL" in token.hint
+
+
+def test_tls_failure_is_told_apart(server: OneRosterServer) -> None:
+    # https to the plain-http loopback port: the TLS handshake fails.
+    settings = loopback_settings(server, token_url=f"https://127.0.0.1:{server.port}/oauth/token")
+    report = check(settings)
+    token = report.check("token endpoint")
+    assert token is not None and not token.ok
+    assert token.hint is not None and "TLS" in token.hint
+
+
+def test_unreachable_api_host_with_oauth1() -> None:
+    settings = SkywardSettings(
+        base_url=f"http://127.0.0.1:{free_port()}/springisdAPI",
+        key="springisd-integration",
+        secret=SECRET,
+        allow_http=True,
+    )
+    report = check(settings)
+    base = report.check("OneRoster base path")
+    assert base is not None and not base.ok
+    assert base.hint is not None and "API Base URL" in base.hint
+
+
+def test_oauth1_refused(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server, token_url=None, secret="not-the-secret"))
+    credentials = report.check("credentials")
+    assert credentials is not None and not credentials.ok
+    assert credentials.hint is not None and "no longer supports OAuth 1" in credentials.hint
+
+
+def test_oauth1_accepted(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server, token_url=None))
+    assert report.ok
+    assert "token endpoint" not in names(report)
+    credentials = report.check("credentials")
+    assert credentials is not None and credentials.detail == "OAuth 1 signature accepted"
+
+
+def test_access_token_refused(server: OneRosterServer) -> None:
+    settings = loopback_settings(
+        server, key=None, secret=None, token_url=None, access_token="expired-token-value"
+    )
+    report = check(settings)
+    credentials = report.check("credentials")
+    assert credentials is not None and not credentials.ok
+    assert credentials.hint is not None and "Issue a new one" in credentials.hint
+    assert "expired-token-value" not in str(report)
+
+
+def test_token_url_that_is_not_a_token_endpoint(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server, token_url=server.origin + "/springisdAPI/token"))
+    token = report.check("token endpoint")
+    assert token is not None and not token.ok
+    assert "without an OAuth error code" in token.detail
+    assert token.hint is not None and "may not be the token endpoint" in token.hint

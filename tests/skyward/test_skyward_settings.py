@@ -1,0 +1,429 @@
+"""SkywardSettings: validation a district admin understands, every URL form, every label style."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from oneroster_client.errors import ConfigurationError
+from skyward_adapter import DEFAULT_SCOPES, SkywardSettings
+
+SECRET = "s3cr3t-value-never-shown"
+TOKEN = "pre-issued-access-token-value"
+QMLATIV = "https://springisd.skyward.com/springisdAPI"
+TOKEN_URL = "https://springisd.skyward.com/oauth/token"
+
+
+def settings(**values: object) -> SkywardSettings:
+    options: dict[str, object] = {
+        "base_url": QMLATIV,
+        "key": "springisd-key",
+        "secret": SECRET,
+        "token_url": TOKEN_URL,
+    }
+    options.update(values)
+    return SkywardSettings(**options)  # type: ignore[arg-type]
+
+
+def problems(**values: object) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(**values)
+    return str(caught.value)
+
+
+# --- base URL forms --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "oneroster", "form"),
+    [
+        (QMLATIV, QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (QMLATIV + "/", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        ("  " + QMLATIV + "//  ", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (QMLATIV + "/ims/oneroster/v1p1", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (QMLATIV + "/ims/oneroster/v1p1/", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (QMLATIV + "/IMS/OneRoster/v1p1", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (QMLATIV + "/ims/oneroster", QMLATIV + "/ims/oneroster/v1p1", "qmlativ"),
+        (
+            "https://skyward.iscorp.com/SPRINGISD",
+            "https://skyward.iscorp.com/SPRINGISD/ims/oneroster/v1p1",
+            "qmlativ-iscorp",
+        ),
+        (
+            "https://skyward.iscorp.com/SPRINGISD/ims/oneroster/v1p1",
+            "https://skyward.iscorp.com/SPRINGISD/ims/oneroster/v1p1",
+            "qmlativ-iscorp",
+        ),
+        (
+            "https://skyward.springisd.org/api",
+            "https://skyward.springisd.org/api/ims/oneroster/v1p1",
+            "sms",
+        ),
+        (
+            "https://skyward.springisd.org/api/ims/oneroster/v1p1///",
+            "https://skyward.springisd.org/api/ims/oneroster/v1p1",
+            "sms",
+        ),
+        (
+            "HTTPS://sis.example.org:8443/api",
+            "https://sis.example.org:8443/api/ims/oneroster/v1p1",
+            "sms",
+        ),
+        ("https://sis.example.org", "https://sis.example.org/ims/oneroster/v1p1", "unknown"),
+    ],
+)
+def test_every_base_url_form_gives_the_oneroster_1_1_url(
+    given: str, oneroster: str, form: str
+) -> None:
+    chosen = settings(base_url=given)
+    assert chosen.oneroster_base_url == oneroster
+    assert chosen.oneroster_base_url.endswith("/ims/oneroster/v1p1")
+    assert chosen.url_form == form
+    assert not chosen.base_url.endswith("/")
+    assert chosen.api_root + "/ims/oneroster/v1p1" == oneroster
+
+
+def test_a_one_point_two_url_is_refused_with_a_reason() -> None:
+    message = problems(base_url=QMLATIV + "/ims/oneroster/v1p2")
+    assert "OneRoster 1.2" in message
+    assert "v1p1" in message
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (QMLATIV + "?customer=springisd", "query string"),
+        (QMLATIV + "#top", "fragment"),
+        ("http://springisd.skyward.com/springisdAPI", "https://"),
+        ("springisd.skyward.com/springisdAPI", "must start with https://"),
+        ("", "is required"),
+        ("   ", "is required"),
+        ("https://springisd.skyward.com/springisd API", "space"),
+        (QMLATIV + "/ims/oneroster/v1p1/users", "'/users'"),
+        (QMLATIV + "/ims/oneroster/v1p0", "v1p0"),
+        ("https://admin:pw@springisd.skyward.com/springisdAPI", "user name or password"),
+        ("ftp://springisd.skyward.com/springisdAPI", "https://"),
+    ],
+)
+def test_bad_base_urls_are_explained(given: str, expected: str) -> None:
+    message = problems(base_url=given)
+    assert "API Base URL" in message
+    assert expected in message
+
+
+def test_plain_http_is_accepted_only_when_allowed() -> None:
+    chosen = settings(
+        base_url="http://127.0.0.1:8080/springisdAPI",
+        token_url="http://127.0.0.1:8080/oauth/token",
+        allow_http=True,
+    )
+    assert chosen.oneroster_base_url == "http://127.0.0.1:8080/springisdAPI/ims/oneroster/v1p1"
+    message = problems(base_url="http://127.0.0.1:8080/springisdAPI")
+    assert "https" in message
+
+
+# --- SIS name ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Skyward ", "'Skyward ', which has a trailing space"),
+        (" Skyward", "' Skyward', which has a leading space"),
+        ("Skyward  ", "2 trailing spaces"),
+        ("skyward", "'skyward', which has different capitalisation"),
+        ("SKYWARD", "different capitalisation"),
+        (" skyward ", "a leading space and a trailing space and different capitalisation"),
+        ("Skyward SMS", "got 'Skyward SMS'"),
+        ("", "it is empty"),
+    ],
+)
+def test_the_sis_name_must_be_exactly_skyward(given: str, expected: str) -> None:
+    message = problems(sis_name=given)
+    assert "SIS name must be exactly 'Skyward'" in message
+    assert "case and spaces matter" in message
+    assert expected in message
+
+
+def test_the_sis_name_defaults_to_skyward() -> None:
+    assert settings().sis_name == "Skyward"
+
+
+# --- token URL, credentials, auth modes --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://springisd.skyward.com/oauth/token", "https://"),
+        ("/oauth/token", "absolute https:// URL"),
+        ("springisd.skyward.com/oauth/token", "absolute https:// URL"),
+        (TOKEN_URL + "#x", "fragment"),
+    ],
+)
+def test_bad_token_urls_are_explained(given: str, expected: str) -> None:
+    message = problems(token_url=given)
+    assert "API Token URL" in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"secret": None}, "Secret is missing"),
+        ({"key": ""}, "Key is missing"),
+        ({"key": None, "secret": "  "}, "Key and Secret are missing"),
+        ({"auth": "oauth1", "secret": None}, "Secret is missing"),
+    ],
+)
+def test_missing_credentials_are_named(values: dict[str, object], expected: str) -> None:
+    message = problems(**values)
+    assert expected in message
+    assert "Integration Access" in message
+
+
+def test_oauth2_needs_a_token_url() -> None:
+    assert "API Token URL is required for OAuth 2" in problems(auth="oauth2", token_url=None)
+
+
+def test_token_auth_needs_an_access_token() -> None:
+    assert "Access token is missing" in problems(auth="token", key=None, secret=None)
+
+
+def test_unknown_auth_is_refused() -> None:
+    assert "auto, oauth2, oauth1 or token" in problems(auth="kerberos")
+
+
+@pytest.mark.parametrize(
+    ("values", "mode"),
+    [
+        ({}, "oauth2"),
+        ({"token_url": None}, "oauth1"),
+        ({"auth": "oauth1"}, "oauth1"),
+        ({"auth": "OAuth 2"}, "oauth2"),
+        ({"auth": "Key and secret", "token_url": None}, "oauth1"),
+        ({"key": None, "secret": None, "token_url": None, "access_token": TOKEN}, "token"),
+        ({"auth": "Access token", "key": None, "secret": None, "access_token": TOKEN}, "token"),
+    ],
+)
+def test_auto_and_explicit_auth_modes(values: dict[str, object], mode: str) -> None:
+    assert settings(**values).auth_mode == mode
+
+
+def test_an_access_token_pasted_with_bearer_is_accepted() -> None:
+    chosen = settings(auth="token", access_token=f"Bearer {TOKEN}\n")
+    assert chosen.access_token == TOKEN
+    assert "without spaces" in problems(auth="token", access_token="two words")
+
+
+def test_credentials_lose_copied_whitespace() -> None:
+    chosen = settings(key="  springisd-key\n", secret=f"{SECRET}\n")
+    assert chosen.key == "springisd-key"
+    assert chosen.secret == SECRET
+
+
+def test_all_problems_come_in_one_message() -> None:
+    message = problems(
+        sis_name="skyward",
+        base_url="http://x.example.org/api?x=1",
+        secret=None,
+        token_url="ftp://x",
+        page_size=0,
+    )
+    lines = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert len(lines) == 6
+    assert message.startswith("Skyward settings need attention:")
+
+
+# --- scopes and page size ------------------------------------------------------------------
+
+
+def test_scopes_default_to_rostering_and_demographics() -> None:
+    assert settings().scopes == DEFAULT_SCOPES
+    assert DEFAULT_SCOPES == (
+        "https://purl.imsglobal.org/spec/or/v1p1/scope/roster.readonly",
+        "https://purl.imsglobal.org/spec/or/v1p1/scope/roster-demographics.readonly",
+    )
+    assert settings(scopes="a b").scopes == ("a", "b")
+    assert "OneRoster 1.2 scope" in problems(
+        scopes=["https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"]
+    )
+
+
+@pytest.mark.parametrize(("given", "size"), [(None, 1000), (500, 500), ("750", 750)])
+def test_page_size(given: object, size: int) -> None:
+    chosen = settings() if given is None else settings(page_size=given)
+    assert chosen.page_size == size
+
+
+@pytest.mark.parametrize("given", [0, -5, 10_001, "abc", True])
+def test_bad_page_sizes_are_refused(given: object) -> None:
+    assert "Page size must be a whole number from 1 to 10,000" in problems(page_size=given)
+
+
+# --- from_dict: Buzz labels and snake_case ---------------------------------------------------
+
+
+def test_from_dict_reads_buzz_labels() -> None:
+    chosen = SkywardSettings.from_dict(
+        {
+            "SIS Name": "Skyward",
+            "API Base URL": QMLATIV + "/",
+            "Key": "springisd-key",
+            "Secret": SECRET,
+            "API Token URL": TOKEN_URL,
+        }
+    )
+    assert chosen.oneroster_base_url == QMLATIV + "/ims/oneroster/v1p1"
+    assert chosen.auth_mode == "oauth2"
+    assert chosen.secret == SECRET
+
+
+def test_from_dict_reads_snake_case_and_other_spellings() -> None:
+    chosen = SkywardSettings.from_dict(
+        {
+            "sis_name": "Skyward",
+            "api_base_url": QMLATIV,
+            "client_id": "springisd-key",
+            "clientSecret": SECRET,
+            "token_url": "",
+            "page_size": "500",
+            "scopes": "x y",
+        }
+    )
+    assert chosen.token_url is None
+    assert chosen.auth_mode == "oauth1"
+    assert chosen.page_size == 500
+    assert chosen.scopes == ("x", "y")
+
+
+def test_from_dict_access_token_method() -> None:
+    chosen = SkywardSettings.from_dict(
+        {
+            "SIS name": "Skyward",
+            "API Base URL": QMLATIV,
+            "Authentication method": "Access token",
+            "Access token": TOKEN,
+        }
+    )
+    assert chosen.auth_mode == "token"
+
+
+def test_from_dict_names_settings_the_way_they_were_given() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_dict(
+            {
+                "SIS Name": "Skyward ",
+                "API Base URL": QMLATIV + "/ims/oneroster/v1p2",
+                "Key": "springisd-key",
+                "Favourite colour": "blue",
+            }
+        )
+    message = str(caught.value)
+    assert "'SIS Name' must be exactly 'Skyward'" in message
+    assert "'API Base URL' points at OneRoster 1.2" in message
+    assert "Secret is missing" in message
+    assert "unknown setting 'Favourite colour'" in message
+
+
+def test_from_dict_refuses_one_setting_given_twice_differently() -> None:
+    with pytest.raises(ConfigurationError, match="same setting with different values"):
+        SkywardSettings.from_dict(
+            {"API Base URL": QMLATIV, "base_url": "https://other.skyward.com/otherAPI"}
+        )
+
+
+def test_from_dict_without_a_base_url() -> None:
+    with pytest.raises(ConfigurationError, match="API Base URL is required"):
+        SkywardSettings.from_dict({"Key": "k", "Secret": "s"})
+
+
+# --- from_env --------------------------------------------------------------------------------
+
+
+def test_from_env_reads_every_variable() -> None:
+    environ = {
+        "SKYWARD_BASE_URL": "https://skyward.springisd.org/api",
+        "SKYWARD_KEY": "springisd-key",
+        "SKYWARD_SECRET": SECRET,
+        "SKYWARD_TOKEN_URL": "https://skyward.springisd.org/api/oauth/token",
+        "SKYWARD_AUTH": "oauth2",
+        "SKYWARD_SCOPES": "scope-a  scope-b",
+        "SKYWARD_PAGE_SIZE": "500",
+        "UNRELATED": "x",
+    }
+    chosen = SkywardSettings.from_env(environ)
+    assert chosen.sis_name == "Skyward"
+    assert chosen.url_form == "sms"
+    assert chosen.oneroster_base_url == "https://skyward.springisd.org/api/ims/oneroster/v1p1"
+    assert chosen.auth_mode == "oauth2"
+    assert chosen.scopes == ("scope-a", "scope-b")
+    assert chosen.page_size == 500
+
+
+def test_from_env_access_token_and_custom_prefix() -> None:
+    chosen = SkywardSettings.from_env(
+        {"SW_BASE_URL": QMLATIV, "SW_ACCESS_TOKEN": TOKEN, "SW_SCOPES": ""}, prefix="SW_"
+    )
+    assert chosen.auth_mode == "token"
+    assert chosen.scopes == DEFAULT_SCOPES
+
+
+def test_from_env_names_the_variables() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_env(
+            {"SKYWARD_SIS_NAME": "Skyward ", "SKYWARD_KEY": "k", "SKYWARD_PAGE_SIZE": "lots"}
+        )
+    message = str(caught.value)
+    assert "API Base URL (SKYWARD_BASE_URL) is required" in message
+    assert "SIS name (SKYWARD_SIS_NAME) must be exactly 'Skyward'" in message
+    assert "Secret (SKYWARD_SECRET) is missing" in message
+    assert "Page size (SKYWARD_PAGE_SIZE)" in message
+
+
+def test_from_env_allow_http_for_loopback() -> None:
+    chosen = SkywardSettings.from_env(
+        {
+            "SKYWARD_BASE_URL": "http://127.0.0.1:9/springisdAPI",
+            "SKYWARD_KEY": "k",
+            "SKYWARD_SECRET": "s",
+            "SKYWARD_ALLOW_HTTP": "true",
+        }
+    )
+    assert chosen.allow_http is True
+
+
+def test_from_env_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKYWARD_BASE_URL", QMLATIV)
+    monkeypatch.setenv("SKYWARD_KEY", "k")
+    monkeypatch.setenv("SKYWARD_SECRET", SECRET)
+    monkeypatch.delenv("SKYWARD_TOKEN_URL", raising=False)
+    assert SkywardSettings.from_env().auth_mode == "oauth1"
+
+
+# --- never showing secrets -------------------------------------------------------------------
+
+
+def test_repr_str_and_describe_hide_secrets() -> None:
+    chosen = settings(access_token=TOKEN, key="springisd-integration-key")
+    for text in (repr(chosen), str(chosen), "\n".join(chosen.describe())):
+        assert SECRET not in text
+        assert TOKEN not in text
+        assert "springisd-integration-key" not in text
+    assert "secret='***'" in repr(chosen)
+    assert "key='sp…ey'" in repr(chosen)
+
+
+def test_errors_never_show_secrets() -> None:
+    message = problems(base_url="nope", access_token=TOKEN, auth="token", secret=SECRET)
+    assert SECRET not in message
+    assert TOKEN not in message
+
+
+def test_settings_are_frozen_and_evolve_revalidates() -> None:
+    chosen = settings()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        chosen.key = "other"  # type: ignore[misc]
+    assert attrs.evolve(chosen, page_size=200).page_size == 200
+    with pytest.raises(ConfigurationError):
+        attrs.evolve(chosen, sis_name="Skyward ")
