@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-EXECUTED = ["walkthrough.md"]
+EXECUTED = ["walkthrough.md", "models.md", "auth-and-errors.md", "testing.md", "csv.md"]
 # Text each page's blocks must print, where the page promises an outcome.
 EXPECTED_OUTPUT: dict[str, list[str]] = {
     "walkthrough.md": ["refused:", "incomplete listing"],
@@ -32,10 +33,8 @@ def test_every_code_block_runs_in_order(page: str, capsys: pytest.CaptureFixture
         server = namespace.get("server")
         stop = getattr(server, "stop", None)
         if callable(stop):
-            try:
+            with contextlib.suppress(OSError):
                 stop()
-            except OSError:
-                pass
     output = capsys.readouterr().out
     for expected in EXPECTED_OUTPUT.get(page, []):
         assert expected in output, f"{page} should print {expected!r}"
