@@ -72,6 +72,18 @@ SENSITIVE_FIELDS = frozenset(
         "cityOfBirth",
         "userIds",
         "metadata",
+        # Demographics are privileged data: none of their values are repeated either.
+        "sex",
+        "americanIndianOrAlaskaNative",
+        "asian",
+        "blackOrAfricanAmerican",
+        "nativeHawaiianOrOtherPacificIslander",
+        "white",
+        "demographicRaceTwoOrMoreRaces",
+        "hispanicOrLatinoEthnicity",
+        "countryOfBirthCode",
+        "stateOfBirthAbbreviation",
+        "publicSchoolResidenceStatus",
     }
 )
 
@@ -631,7 +643,9 @@ def _describe(leaf: BaseException, path: list[str | int]) -> str:
 def _show(value: Any, field: str | None) -> str:
     if field in SENSITIVE_FIELDS and value is not None:
         size = f" of {len(value)} characters" if isinstance(value, str) else ""
-        return f"a {type(value).__name__}{size} (value hidden: personal data)"
+        kind = type(value).__name__
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return f"{article} {kind}{size} (value hidden: personal data)"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
