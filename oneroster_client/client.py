@@ -19,7 +19,7 @@ import attrs
 from requests.auth import AuthBase
 
 from oneroster_client import converter
-from oneroster_client.endpoints import OPERATIONS, Operation
+from oneroster_client.endpoints import OPERATIONS, Operation, operations_of
 from oneroster_client.errors import ConfigurationError, FilterError
 from oneroster_client.models import (
     AcademicSession,
@@ -196,10 +196,13 @@ def _op(operation_id: str) -> Any:
 class _Collection(Generic[M]):
     """Operations of one OneRoster collection; built by the client, not by users."""
 
-    _list_operation: str
-
     def __init__(self, client: OneRosterClient) -> None:
         self._client = client
+
+    def _operation(self, name: str) -> Operation:
+        """The table row of this collection's method ``name`` (``list``, ``put`` ...)."""
+        attribute = vars(type(self))["list"].operation.attribute
+        return next(op for op in operations_of(attribute) if op.name == name)
 
     def __repr__(self) -> str:
         names = sorted(
@@ -223,16 +226,13 @@ class _Collection(Generic[M]):
                     "two predicates, so the extra filter must be a single predicate"
                 )
             combined = combined & predicate
-        op = _OPERATIONS_BY_ID[self._list_operation]
+        op = self._operation("list")
         merged: ListOptions = {**options, "filter": combined}
         return self._client._listing(op, (), **merged)
 
 
 class _Gradebook(_Collection[M]):
     """Collections that accept PUT (upsert) and DELETE: categories, line items, results."""
-
-    _put_operation: str
-    _delete_operation: str
 
     def put(self, record: M) -> WriteResult[M]:
         """Create or replace ``record`` (keyed by its sourcedId).
@@ -241,17 +241,16 @@ class _Gradebook(_Collection[M]):
             whether the server created it (201) or replaced it (200), and the record it
             echoed, if any.
         """
-        return self._client._put(_OPERATIONS_BY_ID[self._put_operation], record)
+        return self._client._put(self._operation("put"), record)
 
     def delete(self, sourced_id: str) -> None:
         """Delete the record; 200 and 204 both mean done."""
-        self._client._delete(_OPERATIONS_BY_ID[self._delete_operation], sourced_id)
+        self._client._delete(self._operation("delete"), sourced_id)
 
 
 class Orgs(_Collection[Org]):
     """``/orgs``: districts, schools, departments."""
 
-    _list_operation = "getAllOrgs"
     list: ListAll[Org] = _op("getAllOrgs")
     get: GetOne[Org] = _op("getOrg")
 
@@ -259,7 +258,6 @@ class Orgs(_Collection[Org]):
 class Schools(_Collection[Org]):
     """``/schools``: orgs of type school, and what belongs to a school."""
 
-    _list_operation = "getAllSchools"
     list: ListAll[Org] = _op("getAllSchools")
     get: GetOne[Org] = _op("getSchool")
     courses: ListBy1[Course] = _op("getCoursesForSchool")
@@ -276,7 +274,6 @@ class Schools(_Collection[Org]):
 class AcademicSessions(_Collection[AcademicSession]):
     """``/academicSessions``: school years, semesters, terms, grading periods."""
 
-    _list_operation = "getAllAcademicSessions"
     list: ListAll[AcademicSession] = _op("getAllAcademicSessions")
     get: GetOne[AcademicSession] = _op("getAcademicSession")
 
@@ -284,7 +281,6 @@ class AcademicSessions(_Collection[AcademicSession]):
 class Terms(_Collection[AcademicSession]):
     """``/terms``: academic sessions of type term."""
 
-    _list_operation = "getAllTerms"
     list: ListAll[AcademicSession] = _op("getAllTerms")
     get: GetOne[AcademicSession] = _op("getTerm")
     classes: ListBy1[Class] = _op("getClassesForTerm")
@@ -294,7 +290,6 @@ class Terms(_Collection[AcademicSession]):
 class GradingPeriods(_Collection[AcademicSession]):
     """``/gradingPeriods``: academic sessions of type gradingPeriod."""
 
-    _list_operation = "getAllGradingPeriods"
     list: ListAll[AcademicSession] = _op("getAllGradingPeriods")
     get: GetOne[AcademicSession] = _op("getGradingPeriod")
 
@@ -302,7 +297,6 @@ class GradingPeriods(_Collection[AcademicSession]):
 class Courses(_Collection[Course]):
     """``/courses``."""
 
-    _list_operation = "getAllCourses"
     list: ListAll[Course] = _op("getAllCourses")
     get: GetOne[Course] = _op("getCourse")
     classes: ListBy1[Class] = _op("getClassesForCourse")
@@ -312,7 +306,6 @@ class Courses(_Collection[Course]):
 class Classes(_Collection[Class]):
     """``/classes`` and their students, teachers, resources and gradebook."""
 
-    _list_operation = "getAllClasses"
     list: ListAll[Class] = _op("getAllClasses")
     get: GetOne[Class] = _op("getClass")
     students: ListBy1[User] = _op("getStudentsForClass")
@@ -327,7 +320,6 @@ class Classes(_Collection[Class]):
 class Users(_Collection[User]):
     """``/users``: everyone, whatever the role."""
 
-    _list_operation = "getAllUsers"
     list: ListAll[User] = _op("getAllUsers")
     get: GetOne[User] = _op("getUser")
     classes: ListBy1[Class] = _op("getClassesForUser")
@@ -336,7 +328,6 @@ class Users(_Collection[User]):
 class Students(_Collection[User]):
     """``/students``: users with role student."""
 
-    _list_operation = "getAllStudents"
     list: ListAll[User] = _op("getAllStudents")
     get: GetOne[User] = _op("getStudent")
     classes: ListBy1[Class] = _op("getClassesForStudent")
@@ -345,7 +336,6 @@ class Students(_Collection[User]):
 class Teachers(_Collection[User]):
     """``/teachers``: users with role teacher."""
 
-    _list_operation = "getAllTeachers"
     list: ListAll[User] = _op("getAllTeachers")
     get: GetOne[User] = _op("getTeacher")
     classes: ListBy1[Class] = _op("getClassesForTeacher")
@@ -354,7 +344,6 @@ class Teachers(_Collection[User]):
 class DemographicsCollection(_Collection[Demographics]):
     """``/demographics`` (privileged: needs the demographics scope)."""
 
-    _list_operation = "getAllDemographics"
     list: ListAll[Demographics] = _op("getAllDemographics")
     get: GetOne[Demographics] = _op("getDemographics")
 
@@ -362,7 +351,6 @@ class DemographicsCollection(_Collection[Demographics]):
 class Enrollments(_Collection[Enrollment]):
     """``/enrollments``."""
 
-    _list_operation = "getAllEnrollments"
     list: ListAll[Enrollment] = _op("getAllEnrollments")
     get: GetOne[Enrollment] = _op("getEnrollment")
 
@@ -370,9 +358,6 @@ class Enrollments(_Collection[Enrollment]):
 class Categories(_Gradebook[Category]):
     """``/categories``: line item categories (read, PUT, DELETE)."""
 
-    _list_operation = "getAllCategories"
-    _put_operation = "putCategory"
-    _delete_operation = "deleteCategory"
     list: ListAll[Category] = _op("getAllCategories")
     get: GetOne[Category] = _op("getCategory")
 
@@ -380,9 +365,6 @@ class Categories(_Gradebook[Category]):
 class LineItems(_Gradebook[LineItem]):
     """``/lineItems``: gradebook columns (read, PUT, DELETE)."""
 
-    _list_operation = "getAllLineItems"
-    _put_operation = "putLineItem"
-    _delete_operation = "deleteLineItem"
     list: ListAll[LineItem] = _op("getAllLineItems")
     get: GetOne[LineItem] = _op("getLineItem")
 
@@ -390,9 +372,6 @@ class LineItems(_Gradebook[LineItem]):
 class Results(_Gradebook[Result]):
     """``/results``: scores (read, PUT, DELETE)."""
 
-    _list_operation = "getAllResults"
-    _put_operation = "putResult"
-    _delete_operation = "deleteResult"
     list: ListAll[Result] = _op("getAllResults")
     get: GetOne[Result] = _op("getResult")
 
@@ -400,7 +379,6 @@ class Results(_Gradebook[Result]):
 class Resources(_Collection[Resource]):
     """``/resources``."""
 
-    _list_operation = "getAllResources"
     list: ListAll[Resource] = _op("getAllResources")
     get: GetOne[Resource] = _op("getResource")
 

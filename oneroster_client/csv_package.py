@@ -35,6 +35,7 @@ rows are written with ids ``<owner>-<resource>`` and the owner's status).
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import csv
 import enum
@@ -765,13 +766,14 @@ _SPEC_ATTRIBUTE_COLUMNS: Final[dict[str, dict[str, str]]] = {
 # --- package sources ---------------------------------------------------------------------
 
 
-class _Source:
+class _Source(abc.ABC):
     """Where the files of a package are: ``names`` maps lower-cased file name -> member."""
 
     names: dict[str, str]
 
+    @abc.abstractmethod
     def open(self, member: str) -> contextlib.AbstractContextManager[IO[bytes]]:
-        raise NotImplementedError
+        """Open one member of the package for reading."""
 
 
 class _FolderSource(_Source):
