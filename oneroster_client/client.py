@@ -582,6 +582,11 @@ class OneRosterClient:
         raw = extract_envelope(
             response.json(), op.envelope_keys, collection=False, url=response.url
         )
+        if self.preprocessor is not None:
+            repair = self.preprocessor(op)
+            if repair is not None:
+                repaired = repair([raw])
+                raw = repaired[0] if repaired else raw
         return converter.structure(raw, op.model, strict=self.strict)
 
     def _put(self, op: Operation, record: Record) -> WriteResult[Any]:

@@ -665,10 +665,11 @@ class OneRosterServer:
                 self._send(handler, status, token_body, headers)
                 return
             route = self._match(method, path)
-            auth_kind = self._authenticate(handler, route[0] if route else None)
-            self._count_and_inject(headers)
             if route is None:
+                # Unknown paths say so before any auth check, like real servers' routers.
                 raise _Refusal(404, "unknown object", f"no OneRoster operation at {method} {path}")
+            auth_kind = self._authenticate(handler, route[0])
+            self._count_and_inject(headers)
             op, params = route
             status, body, extra_headers = self._operation(
                 handler, op, params, query, query_pairs, path
