@@ -59,6 +59,7 @@ from oneroster_client import converter
 from oneroster_client._naming import to_python_name
 from oneroster_client.errors import OneRosterError, RecordValidationError
 from oneroster_client.models import (
+    COLLECTION_MODELS,
     AcademicSession,
     Category,
     Class,
@@ -91,19 +92,7 @@ __all__ = [
 FileMode = Literal["bulk", "delta", "absent"]
 """How the manifest says a file is provided (``absent`` also when the file is missing)."""
 
-COLLECTIONS: Final[tuple[str, ...]] = (
-    "orgs",
-    "academicSessions",
-    "courses",
-    "classes",
-    "users",
-    "enrollments",
-    "demographics",
-    "categories",
-    "lineItems",
-    "results",
-    "resources",
-)
+COLLECTIONS: Final[tuple[str, ...]] = tuple(COLLECTION_MODELS)
 """The REST collection names a package is read into and written from."""
 
 _MANIFEST = "manifest.csv"

@@ -36,22 +36,26 @@ from oneroster_client.models.rostering import (
     User,
 )
 
-ENTITY_MODELS: tuple[type[Record], ...] = (
-    Org,
-    AcademicSession,
-    Course,
-    Class,
-    User,
-    Enrollment,
-    Demographics,
-    Category,
-    LineItem,
-    Result,
-    Resource,
-)
+COLLECTION_MODELS: dict[str, type[Record]] = {
+    "orgs": Org,
+    "academicSessions": AcademicSession,
+    "courses": Course,
+    "classes": Class,
+    "users": User,
+    "enrollments": Enrollment,
+    "demographics": Demographics,
+    "categories": Category,
+    "lineItems": LineItem,
+    "results": Result,
+    "resources": Resource,
+}
+"""Each OneRoster entity collection (REST name, also the CSV file stem) and its model."""
+
+ENTITY_MODELS: tuple[type[Record], ...] = tuple(COLLECTION_MODELS.values())
 """The eleven top-level entity models (everything with a sourcedId of its own)."""
 
 __all__ = [
+    "COLLECTION_MODELS",
     "ENTITY_MODELS",
     "AcademicSession",
     "Category",

@@ -14,37 +14,9 @@ from typing import Any
 import attrs
 
 from oneroster_client import converter
-from oneroster_client.models import (
-    AcademicSession,
-    Category,
-    Class,
-    Course,
-    Demographics,
-    Enrollment,
-    LineItem,
-    Org,
-    Record,
-    Resource,
-    Result,
-    User,
-)
+from oneroster_client.models import COLLECTION_MODELS, Record
 
 __all__ = ["COLLECTION_MODELS", "District"]
-
-COLLECTION_MODELS: dict[str, type[Record]] = {
-    "orgs": Org,
-    "academicSessions": AcademicSession,
-    "courses": Course,
-    "classes": Class,
-    "users": User,
-    "enrollments": Enrollment,
-    "demographics": Demographics,
-    "categories": Category,
-    "lineItems": LineItem,
-    "results": Result,
-    "resources": Resource,
-}
-"""Each entity collection of a district and the model of its records."""
 
 
 @attrs.define
