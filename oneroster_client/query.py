@@ -17,6 +17,7 @@ values are often student data (names, e-mail addresses) and messages end up in l
 
 from __future__ import annotations
 
+import abc
 import decimal
 import enum
 import math
@@ -149,8 +150,31 @@ def _wire_field_name(name: object, what: str) -> str:
     )
 
 
+class _Expression(abc.ABC):
+    """What both expression kinds share: printing and combining with ``&`` and ``|``."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def to_string(self) -> str:
+        """Return the canonical 1.1 text."""
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    def __and__(self, other: FilterExpr) -> Combined:
+        if not isinstance(other, Predicate | Combined):
+            return NotImplemented
+        return _combine("AND", self, other)  # type: ignore[arg-type]
+
+    def __or__(self, other: FilterExpr) -> Combined:
+        if not isinstance(other, Predicate | Combined):
+            return NotImplemented
+        return _combine("OR", self, other)  # type: ignore[arg-type]
+
+
 @attrs.frozen
-class Predicate:
+class Predicate(_Expression):
     """One comparison, ``fieldName<op>'value'``, already in wire form.
 
     Build predicates with :data:`F` (``F.role == "student"``) or :func:`parse_filter`;
@@ -195,19 +219,6 @@ class Predicate:
         """Return the canonical 1.1 text, e.g. ``role='student'``."""
         return f"{self.field}{self.op}'{self.value}'"
 
-    def __str__(self) -> str:
-        return self.to_string()
-
-    def __and__(self, other: FilterExpr) -> Combined:
-        if not isinstance(other, Predicate | Combined):
-            return NotImplemented
-        return _combine("AND", self, other)
-
-    def __or__(self, other: FilterExpr) -> Combined:
-        if not isinstance(other, Predicate | Combined):
-            return NotImplemented
-        return _combine("OR", self, other)
-
     def __invert__(self) -> NoReturn:
         if self.op == "~":
             raise FilterError(
@@ -225,7 +236,7 @@ class Predicate:
 
 
 @attrs.frozen
-class Combined:
+class Combined(_Expression):
     """Two predicates joined by one logical operator: the most a 1.1 filter can hold.
 
     Attributes:
@@ -267,19 +278,6 @@ class Combined:
     def to_string(self) -> str:
         """Return the canonical 1.1 text, e.g. ``role='student' AND status='active'``."""
         return f"{self.left.to_string()} {self.op} {self.right.to_string()}"
-
-    def __str__(self) -> str:
-        return self.to_string()
-
-    def __and__(self, other: FilterExpr) -> Combined:
-        if not isinstance(other, Predicate | Combined):
-            return NotImplemented
-        return _combine("AND", self, other)
-
-    def __or__(self, other: FilterExpr) -> Combined:
-        if not isinstance(other, Predicate | Combined):
-            return NotImplemented
-        return _combine("OR", self, other)
 
     def __invert__(self) -> NoReturn:
         swapped = "OR" if self.op == "AND" else "AND"
