@@ -19,7 +19,7 @@ import attrs
 from requests.auth import AuthBase
 
 from oneroster_client import converter
-from oneroster_client.endpoints import OPERATIONS, Operation, operations_of
+from oneroster_client.endpoints import Operation, operation, operations_of
 from oneroster_client.errors import ConfigurationError, FilterError
 from oneroster_client.models import (
     AcademicSession,
@@ -128,14 +128,11 @@ class WriteResult(Generic[M]):
     warnings: tuple[StatusInfo, ...] = ()
 
 
-_OPERATIONS_BY_ID = {op.operation_id: op for op in OPERATIONS}
-
-
 class _OperationMethod:
     """A descriptor that turns one row of the endpoint table into a bound method."""
 
     def __init__(self, operation_id: str) -> None:
-        self.operation = _OPERATIONS_BY_ID[operation_id]
+        self.operation = operation(operation_id)
 
     def __set_name__(self, owner: type, name: str) -> None:
         if name != self.operation.name:

@@ -38,7 +38,7 @@ import attrs
 from oneroster_client import converter
 from oneroster_client._naming import to_wire_name
 from oneroster_client.auth import parse_authorization_header, sign, signature_base_string
-from oneroster_client.endpoints import OPERATIONS, SCOPE_PREFIX, Operation
+from oneroster_client.endpoints import OPERATIONS, SCOPE_PREFIX, Operation, operation
 from oneroster_client.errors import FilterError, RecordValidationError
 from oneroster_client.query import FilterExpr, evaluate, parse_filter
 from oneroster_client.testing.district import COLLECTION_MODELS, District
@@ -430,11 +430,11 @@ class _Resolver:
         return self._classes_of_user(user_id, None)
 
     def _getClassesForTerm(self, term_id: str) -> list[dict[str, Any]]:
-        self.single(_OP_BY_ID["getTerm"], term_id)
+        self.single(operation("getTerm"), term_id)
         return self.store.group("classes", "terms").get(term_id, [])
 
     def _getGradingPeriodsForTerm(self, term_id: str) -> list[dict[str, Any]]:
-        self.single(_OP_BY_ID["getTerm"], term_id)
+        self.single(operation("getTerm"), term_id)
         children = self.store.group("academicSessions", "parent").get(term_id, [])
         return _typed(children, "type", "gradingPeriod")
 
@@ -478,9 +478,6 @@ class _Resolver:
             for row in self._getResultsForClass(class_id)
             if student_id in _ref_ids(row.get("student"))
         ]
-
-
-_OP_BY_ID = {op.operation_id: op for op in OPERATIONS}
 
 
 def _compile_routes(base_path: str) -> list[tuple[str, re.Pattern[str], Operation]]:
