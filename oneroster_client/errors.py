@@ -8,10 +8,9 @@ binding). Messages never contain credentials, tokens, signatures or record conte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from oneroster_client.status import StatusInfo
+from oneroster_client.status_info import StatusInfo
 
 
 class OneRosterError(Exception):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http
 import json
-import re
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from oneroster_client.errors import (
     UnprocessableEntityError,
 )
 from oneroster_client.retry import parse_retry_after
+from oneroster_client.status_info import StatusInfo, normalize_code_minor
 
 __all__ = [
     "StatusInfo",
@@ -37,72 +37,6 @@ __all__ = [
     "parse_status_infos",
     "warnings_from_body",
 ]
-
-_SEPARATORS = re.compile(r"[\s_\-]+")
-
-
-def normalize_code_minor(token: str) -> str:
-    """Return the comparable form of a codeMinor token.
-
-    OneRoster 1.1 implementations spell the same token with spaces, underscores or
-    nothing (``"unknown object"``, ``"unknownobject"``; ``"invalid_filter_field"``), so
-    tokens are lower-cased and stripped of whitespace, underscores and hyphens before
-    comparing.
-
-    Args:
-        token: the token as sent.
-
-    Returns:
-        The normalised token, e.g. ``"invalidfilterfield"``.
-    """
-    return _SEPARATORS.sub("", token.lower())
-
-
-def _optional_code_minor(token: str | None) -> str | None:
-    if token is None:
-        return None
-    return normalize_code_minor(token) or None
-
-
-@attrs.frozen(kw_only=True)
-class StatusInfo:
-    """One OneRoster status info (section 7.1), whatever shape it arrived in.
-
-    Attributes:
-        code_major: ``imsx_codeMajor`` as sent (``success``, ``failure``, ...).
-        severity: ``imsx_severity`` as sent (``status``, ``warning``, ``error``).
-        code_minor: the codeMinor token normalised by :func:`normalize_code_minor`
-            (``"unknownobject"``); pass the raw token, it is normalised on construction.
-        code_minor_raw: the codeMinor token exactly as sent (``"unknown object"``).
-        description: ``imsx_description``; for field errors the offending field name.
-        message_ref_identifier: ``imsx_messageRefIdentifier``, an optional correlation id.
-        operation_ref_identifier: ``imsx_operationRefIdentifier``, an optional operation name.
-    """
-
-    code_major: str | None = None
-    severity: str | None = None
-    code_minor: str | None = attrs.field(default=None, converter=_optional_code_minor)
-    code_minor_raw: str | None = None
-    description: str | None = None
-    message_ref_identifier: str | None = None
-    operation_ref_identifier: str | None = None
-
-    @property
-    def is_error(self) -> bool:
-        """True for severity ``error`` or codeMajor ``failure``/``unsupported``.
-
-        Either one is enough: some servers send codeMajor ``success`` with severity
-        ``error`` on a 400 (section 7.3), so codeMajor alone cannot be trusted.
-        """
-        severity = (self.severity or "").strip().lower()
-        code_major = (self.code_major or "").strip().lower()
-        return severity == "error" or code_major in {"failure", "unsupported"}
-
-    @property
-    def is_warning(self) -> bool:
-        """True for severity ``warning`` (e.g. ``invalid_sort_field`` on a 200), unless an error."""
-        return (self.severity or "").strip().lower() == "warning" and not self.is_error
-
 
 # --- parsing -------------------------------------------------------------------------
 
