@@ -317,6 +317,7 @@ class _Context:
     """What the message builders need to know about one error response."""
 
     method: str
+    target: str
     path: str
     status_code: int
     infos: tuple[StatusInfo, ...]
@@ -568,25 +569,19 @@ def error_from_response(
     method = method.upper()
     safe_url = redact_url(url)
     text = body.decode("utf-8-sig", errors="replace")
-    known = (*secret_query_values(url), *filter_literals(url), *secrets)
-    infos = tuple(_redacted_info(info, known) for info in parse_status_infos(text))
-    retry_after = parse_retry_after(_header(headers, "retry-after")) if status_code == 429 else None
-    target = _request_target(safe_url)
-    ctx = _Context(
+    ctx = _context(
         method=method,
-        path=target.partition("?")[0],
+        url=url,
         status_code=status_code,
-        infos=infos,
-        secrets=tuple(known),
-        body_empty=not text.strip(),
-        retry_after=retry_after,
-        hint_text=text[:_HINT_WINDOW] + " " + (_header(headers, "www-authenticate") or ""),
-        granted_scopes=None if granted_scopes is None else tuple(granted_scopes),
+        headers=headers,
+        text=text,
+        secrets=(*secret_query_values(url), *filter_literals(url), *secrets),
+        granted_scopes=granted_scopes,
     )
     request_id = _request_id(headers, ctx.secrets)
     message = (
-        f"{method} {target} {_verb(status_code)} (HTTP {status_code}{_phrase(status_code)}): "
-        f"{_explain(ctx)}"
+        f"{method} {ctx.target} {_verb(status_code)} "
+        f"(HTTP {status_code}{_phrase(status_code)}): {_explain(ctx)}"
     )
     if attempts > 1:
         message += f" (gave up after {attempts} attempts)"
@@ -595,15 +590,43 @@ def error_from_response(
     error = _error_class(status_code)(
         message,
         status_code=status_code,
-        status_infos=infos,
+        status_infos=ctx.infos,
         url=safe_url,
         method=method,
         request_id=request_id,
         body_excerpt=_excerpt(text, ctx.secrets),
     )
     if isinstance(error, RateLimitError):
-        error.retry_after = retry_after
+        error.retry_after = ctx.retry_after
     return error
+
+
+def _context(
+    *,
+    method: str,
+    url: str,
+    status_code: int,
+    headers: Mapping[str, str],
+    text: str,
+    secrets: tuple[str, ...],
+    granted_scopes: Iterable[str] | None,
+) -> _Context:
+    """What the message builders need, with the server's text already scrubbed."""
+    infos = tuple(_redacted_info(info, secrets) for info in parse_status_infos(text))
+    retry_after = parse_retry_after(_header(headers, "retry-after")) if status_code == 429 else None
+    target = _request_target(redact_url(url))
+    return _Context(
+        method=method,
+        target=target,
+        path=target.partition("?")[0],
+        status_code=status_code,
+        infos=infos,
+        secrets=secrets,
+        body_empty=not text.strip(),
+        retry_after=retry_after,
+        hint_text=text[:_HINT_WINDOW] + " " + (_header(headers, "www-authenticate") or ""),
+        granted_scopes=None if granted_scopes is None else tuple(granted_scopes),
+    )
 
 
 def _redacted_info(info: StatusInfo, secrets: Iterable[str]) -> StatusInfo:

@@ -65,10 +65,11 @@ MAX_DEFAULT_REQUEST_DEADLINE = 300.0
 """The default total time one attempt may take is 5 times the read timeout, at most this."""
 
 _DEADLINE_PER_READ_TIMEOUT = 5.0
-# Bytes asked of the socket per read. urllib3 decodes compressed bodies with the same
-# bound, so a gzip bomb expands at most this much per step.
-_CHUNK = 64 * 1024
-# How deep the exception chain of a requests error is searched for the root cause.
+# Bytes asked of the socket per read. urllib3 2.6+ decodes compressed bodies with the
+# same bound; older 2.x releases expand one compressed chunk at once (gzip reaches about
+# 1000:1), so the chunk stays small to keep that step at a few MiB.
+_CHUNK = 16 * 1024
+# How many wrapped exceptions are searched for the root cause of a requests error.
 _MAX_CAUSE_DEPTH = 12
 
 
@@ -575,25 +576,9 @@ def _describe_transport(exc: requests.RequestException, safe_url: str, *, method
         )
     if isinstance(exc, requests.Timeout):
         return f"{target}: {host} did not answer in time: the server may be slow or unreachable"
-    causes = list(_causes(exc))
-    if any(isinstance(c, urllib3.exceptions.NameResolutionError | socket.gaierror) for c in causes):
-        hostname = urlsplit(safe_url).hostname
-        return f"{target}: could not resolve the host name {hostname!r}: check the base URL and DNS"
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return (
-            f"{target}: could not connect to {host}: the connection was refused; check the "
-            "base URL and port, and that the server is running"
-        )
-    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):
-        return (
-            f"{target}: {host} closed the connection without answering (the server or a "
-            "proxy dropped the request; it may be overloaded or restarting)"
-        )
-    if any(isinstance(c, ConnectionResetError | http.client.BadStatusLine) for c in causes):
-        return (
-            f"{target}: {host} reset the connection without a valid answer (the server or a "
-            "proxy dropped the request)"
-        )
+    cause = _describe_cause(list(_causes(exc)), safe_url)
+    if cause is not None:
+        return f"{target}: {cause}"
     if isinstance(exc, requests.exceptions.ContentDecodingError):
         return f"{target}: the compressed answer from {host} could not be decoded"
     if isinstance(exc, requests.ConnectionError):
@@ -602,3 +587,28 @@ def _describe_transport(exc: requests.RequestException, safe_url: str, *, method
             "URL and network access"
         )
     return f"{target}: request to {host} failed: {type(exc).__name__}"
+
+
+def _describe_cause(causes: list[BaseException], safe_url: str) -> str | None:
+    """Why a connection failed, from the root causes requests wraps; ``None`` if unknown."""
+    host = urlsplit(safe_url).netloc
+    # urllib3's NameResolutionError is raised from the socket.gaierror of the look-up.
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        hostname = urlsplit(safe_url).hostname
+        return f"could not resolve the host name {hostname!r}: check the base URL and DNS"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return (
+            f"could not connect to {host}: the connection was refused; check the "
+            "base URL and port, and that the server is running"
+        )
+    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):
+        return (
+            f"{host} closed the connection without answering (the server or a "
+            "proxy dropped the request; it may be overloaded or restarting)"
+        )
+    if any(isinstance(c, ConnectionResetError | http.client.BadStatusLine) for c in causes):
+        return (
+            f"{host} reset the connection without a valid answer (the server or a "
+            "proxy dropped the request)"
+        )
+    return None

@@ -299,6 +299,26 @@ def test_connection_refused_is_a_transport_error_after_retries(closed_port: int)
     assert len(waits) == 2
 
 
+def test_a_host_name_that_does_not_resolve_blames_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "sis.invalid":  # RFC 6761: never resolves; answered here, offline
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    transport = Transport("https://sis.invalid/ims/oneroster/v1p1", auth=None, retry=NO_SLEEP)
+
+    with pytest.raises(TransportError) as info:
+        transport.request("GET", transport.url_for("/orgs"))
+
+    message = str(info.value)
+    assert "could not resolve the host name 'sis.invalid'" in message
+    assert "DNS" in message
+    assert "refused" not in message
+
+
 def test_a_server_slower_than_the_timeout_is_a_transport_error(
     oneroster_server: OneRosterServer,
 ) -> None:
