@@ -167,6 +167,12 @@ def test_invalid_request_deadlines_are_configuration_errors(value: Any) -> None:
         Transport("https://sis.example.org/ims/oneroster/v1p1", auth=None, request_deadline=value)
 
 
+@pytest.mark.parametrize("value", [0, -1, 1.5, "64MiB", True])
+def test_invalid_size_limits_are_configuration_errors(value: Any) -> None:
+    with pytest.raises(OneRosterError, match="max_response_bytes"):
+        Transport("https://sis.example.org/ims/oneroster/v1p1", auth=None, max_response_bytes=value)
+
+
 # --- bounded memory ----------------------------------------------------------------------
 
 
