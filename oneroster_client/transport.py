@@ -349,8 +349,6 @@ class Transport:
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise _TooSlow(limit, received)
-            if time.monotonic() > deadline:
-                raise _TooSlow(limit, received)
             complete = True
         finally:
             _release(raw, complete=complete)
@@ -422,7 +420,7 @@ class Transport:
                 body=content,
                 attempts=call.sent,
                 secrets=authorization_secrets(sent_authorization),
-                granted_scopes=getattr(self.auth, "granted_scopes", None),
+                granted_scopes=_granted_scopes(self.auth),
             ) from None
         logger.info(
             "%s %s -> %d; retry %d in %.2f s",
@@ -527,6 +525,19 @@ def _release(raw: requests.Response, *, complete: bool) -> None:
 
 
 # --- messages ------------------------------------------------------------------------
+
+
+def _granted_scopes(auth: AuthBase | None) -> tuple[str, ...] | None:
+    """The scopes an OAuth 2 plug-in says its token carries, or ``None`` when unknown."""
+    try:
+        scopes = getattr(auth, "granted_scopes", None)
+        if callable(scopes):
+            scopes = scopes()
+        if not isinstance(scopes, list | tuple | set | frozenset):
+            return None
+        return tuple(scope for scope in scopes if isinstance(scope, str))
+    except Exception:  # a hint must never hide the real error
+        return None
 
 
 def _renewable(auth: AuthBase | None) -> bool:
