@@ -1,19 +1,29 @@
 """Remove secrets (and filter values) from URLs and text before they reach messages or logs.
 
-Implements design decision 8 ("secrets and student data never leak") for the places where
-the client shows a request: exception messages, ``APIError.url``, body excerpts. The
-credentials come from OneRoster 1.1 security (section 9 of the reference digest): OAuth 1
+Secrets and student data never leak into the places where the client shows a request:
+exception messages, ``APIError.url``, body excerpts, logs. The credentials are those of
+OneRoster 1.1 security (section 9 of the REST binding): OAuth 1
 ``oauth_signature``/``oauth_nonce``, OAuth 2 ``access_token``/``client_secret``, HTTP Basic
-and Bearer headers.
+and Bearer headers (RFC 7617, RFC 6750).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "mask", "redact_text", "redact_url", "secret_query_values"]
+__all__ = [
+    "REDACTED",
+    "authorization_secrets",
+    "filter_literals",
+    "mask",
+    "redact_text",
+    "redact_url",
+    "secret_query_values",
+]
 
 REDACTED = "REDACTED"
 """The replacement shown wherever a secret value was removed."""
@@ -62,6 +72,16 @@ _AUTH_SCHEME = re.compile(r"\b(?P<scheme>Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{8,}=
 _MIN_SECRET_LENGTH = 4
 # A JSON Web Token anywhere in the text, even without a telling key.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*")
+# Prose that names a credential and then shows it ("token 4f9a...e1 expired"): a long
+# opaque word after the name. 16+ characters so "token expired" stays readable.
+_NAMED_OPAQUE = re.compile(
+    r"\b(?P<head>(?:access[ _\-]?|bearer[ _\-]?|refresh[ _\-]?)?token|secret|api[ _\-]?key)"
+    r"(?P<gap>\s+)(?P<value>[A-Za-z0-9\-._~+/]{16,}=*)",
+    re.IGNORECASE,
+)
+# OAuth 1 Authorization header parameters (RFC 5849 3.5.1) whose values authenticate.
+_OAUTH1_SECRET_PARAMS = frozenset({"oauth_signature", "oauth_nonce", "oauth_token"})
+_OAUTH1_PARAM = re.compile(r'(?P<name>[A-Za-z_]+)\s*=\s*"(?P<value>[^"]*)"')
 
 
 def mask(value: str) -> str:
@@ -180,6 +200,76 @@ def secret_query_values(url: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def filter_literals(url: str) -> tuple[str, ...]:
+    """Return the quoted literals of the ``filter`` parameters of ``url``, decoded.
+
+    Filter values (section 3.4 of the REST binding) are often student data, e.g.
+    ``email='pat@example.org'``; a server may echo them in an error description, so the
+    caller scrubs them from server text like secrets.
+
+    Args:
+        url: the request URL as sent.
+
+    Returns:
+        The literal values without their quotes, empty ones left out.
+    """
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return ()
+    found: list[str] = []
+    for piece in query.split("&"):
+        name, sep, value = piece.partition("=")
+        if sep and _normalised_name(name) == "filter":
+            for literal in _FILTER_LITERAL.findall(unquote(value)):
+                inner = literal.strip("'")
+                if inner:
+                    found.append(inner)
+    return tuple(found)
+
+
+def authorization_secrets(header: str | bytes | None) -> tuple[str, ...]:
+    """Return the credential parts of an ``Authorization`` header value.
+
+    ``Bearer <token>`` gives the token (RFC 6750); ``Basic <b64>`` gives the encoded form
+    and the decoded password (RFC 7617); ``OAuth ...`` gives the values of
+    ``oauth_signature``, ``oauth_nonce`` and ``oauth_token`` (RFC 5849). A server that
+    echoes any of them in an error body, header or HTML page is then scrubbed with
+    :func:`redact_text`.
+
+    Args:
+        header: the header value sent, or ``None``.
+
+    Returns:
+        The secret strings, possibly empty.
+    """
+    if header is None:
+        return ()
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    scheme = scheme.lower()
+    found: list[str] = []
+    if scheme == "bearer" and credentials:
+        found.append(credentials)
+    elif scheme == "basic" and credentials:
+        found.append(credentials)
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            decoded = ""
+        found.append(decoded.partition(":")[2])
+    elif scheme == "oauth":
+        for match in _OAUTH1_PARAM.finditer(credentials):
+            if match.group("name").lower() in _OAUTH1_SECRET_PARAMS:
+                found.append(match.group("value"))
+                found.append(unquote(match.group("value")))
+    elif scheme and not credentials:
+        found.append(scheme)  # a bare token sent without a scheme
+    return tuple(value for value in dict.fromkeys(found) if value)
+
+
 def _replace_value(match: re.Match[str]) -> str:
     value = match.group("value")
     if value.startswith('"'):
@@ -195,9 +285,11 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Return ``text`` with known secrets and token-looking values replaced by ``REDACTED``.
 
     Replaces, in order: every string in ``secrets`` (also in its percent-encoded forms);
-    ``Bearer``/``Basic`` credentials; JSON Web Tokens; and the value after any key that
-    names a secret, in JSON (``"access_token": "..."``), form (``client_secret=...``) or
-    header (``oauth_signature="..."``) style, including a value cut off by truncation.
+    ``Bearer``/``Basic`` credentials; JSON Web Tokens; a long opaque word right after
+    ``token``/``secret``/``api key`` in prose; and the value after any key that names a
+    secret, in JSON (``"access_token": "..."``), form (``client_secret=...``) or header
+    (``oauth_signature="..."``) style, including a value cut off by truncation. Redact
+    before cutting text short: a secret cut in half is no longer recognised.
 
     Args:
         text: a response body, error description or other free text.
@@ -216,4 +308,5 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(form, REDACTED)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group('scheme')} {REDACTED}", text)
     text = _JWT.sub(REDACTED, text)
+    text = _NAMED_OPAQUE.sub(lambda m: f"{m.group('head')}{m.group('gap')}{REDACTED}", text)
     return _KEY_VALUE.sub(_replace_value, text)

@@ -8,10 +8,9 @@ binding). Messages never contain credentials, tokens, signatures or record conte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from oneroster_client.status import StatusInfo
+from oneroster_client.status_info import StatusInfo
 
 
 class OneRosterError(Exception):
@@ -39,8 +38,10 @@ class APIError(OneRosterError):
         status_infos: the parsed OneRoster status infos, possibly empty.
         url: the request URL with secrets removed.
         method: the HTTP method.
-        request_id: a server request id header, when one was sent.
-        body_excerpt: the first few hundred characters of the body, for diagnosis.
+        request_id: a server request id header, when one was sent (redacted).
+        body_excerpt: the first few hundred characters of the error body, for diagnosis;
+            credentials that were sent, token-looking values and the filter values of the
+            request are replaced by ``REDACTED`` before it is cut short.
     """
 
     def __init__(
@@ -101,7 +102,14 @@ class ServerError(APIError):
 
 
 class ResponseFormatError(OneRosterError):
-    """A successful response whose body is not JSON or lacks the expected envelope."""
+    """A response the client cannot read: not JSON, no expected envelope, or too large.
+
+    Attributes:
+        url: the request URL with secrets removed.
+        body_excerpt: always ``None`` for what the transport raises: a successful body is
+            student data, so the message says where it broke (line and column, content
+            type) instead of quoting it.
+    """
 
     def __init__(
         self, message: str, *, url: str | None = None, body_excerpt: str | None = None

@@ -1,11 +1,11 @@
 """Retry policy: which failures to retry, how long to wait, when to give up.
 
-Implements design decision 7 for the OneRoster 1.1 REST binding's error statuses
-(section 7.3 of the reference digest): 429 ``server_busy`` and the transient gateway
-errors 502/503/504 are retried, as are connection failures; waits use exponential
-backoff with full jitter, a ``Retry-After`` header (seconds or HTTP-date) overrides the
-backoff, every wait is capped, and one logical call has an overall deadline. ``sleep``,
-``clock`` and ``random`` are injectable so tests never really sleep.
+Covers the OneRoster 1.1 REST binding's error statuses (section 7.3): 429 ``server_busy``
+and the transient gateway errors 502/503/504 are retried, as are connection failures;
+waits use exponential backoff with full jitter, a ``Retry-After`` header (seconds or
+HTTP-date) overrides the backoff, every wait is capped, and one logical call has an
+overall deadline. ``sleep``, ``clock`` and ``random`` are injectable so tests never
+really sleep.
 
 Typical use by the transport::
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import random as _random
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -47,16 +48,26 @@ from oneroster_client.errors import ConfigurationError, TransportError
 
 __all__ = ["RetryPolicy", "RetryState", "parse_retry_after"]
 
+# delay-seconds is 1*DIGIT; a decimal fraction or exponent is tolerated, a sign or an
+# underscore (which float() would accept) is not.
+_DELAY_SECONDS = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NUMBER_LIKE = re.compile(r"[+\-]?[0-9._eE+\-]*|[+\-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
 # Backoff doubles per retry; past this exponent the cap has long taken over, and bigger
 # exponents would overflow float conversion.
 _MAX_EXPONENT = 60
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Read a ``Retry-After`` header value as a number of seconds to wait.
+    """Read a ``Retry-After`` header value as a number of seconds to wait (RFC 9110 10.2.3).
 
-    Accepts delay-seconds (``"120"``, also ``"1.5"``) and an HTTP-date
-    (``"Wed, 21 Oct 2015 07:28:00 GMT"``). A date in the past means "now" (0.0).
+    This is the one parser of the header in the library: the retry policy, the error
+    mapping and the OAuth 2 token client all use it.
+
+    Accepts delay-seconds (``"120"``, also the lenient ``"1.5"`` and ``"1e2"`` some servers
+    send) and an HTTP-date: the IMF-fixdate ``"Wed, 21 Oct 2015 07:28:00 GMT"`` and the
+    obsolete RFC 850 and asctime forms. A date is turned into seconds from ``now``; a date
+    in the past means "now" (0.0), never a negative wait.
 
     Args:
         value: the header value, or ``None`` when the header was absent.
@@ -64,28 +75,30 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             datetime is taken as UTC.
 
     Returns:
-        The seconds to wait, or ``None`` when the value is absent, negative, not finite or
-        not understood.
+        The seconds to wait, or ``None`` when the value is absent, negative, ``nan``,
+        infinite or not understood.
     """
-    if value is None or not value.strip():
+    if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    try:
+    if _DELAY_SECONDS.fullmatch(text):
         seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        return seconds if math.isfinite(seconds) else None
+    if _NUMBER_LIKE.fullmatch(text):
+        return None  # negative, nan, inf, 1_000: a number, but not a usable delay
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     current = now if now is not None else datetime.now(UTC)
     if current.tzinfo is None:
         current = current.replace(tzinfo=UTC)
-    return max(0.0, (when - current).total_seconds())
+    try:
+        return max(0.0, (when - current).total_seconds())
+    except OverflowError:
+        return None
 
 
 def _upper_methods(methods: Iterable[str]) -> frozenset[str]:

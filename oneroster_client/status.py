@@ -1,10 +1,11 @@
 """OneRoster status infos and the one mapping from an HTTP error response to an exception.
 
-Implements section 7 of the OneRoster 1.1 REST binding as digested in the reference:
-the StatusInfo object and every container variant providers send (7.1), codeMinor
-tokens compared in normalised form (7.2), and the HTTP status mapping (7.3); also the
-``statusInfoSet`` warnings that ride on successful responses (section 4, gotcha 7).
-Design decision 6: one error root, subclasses by meaning, messages that say what to do.
+Implements section 7 of the OneRoster 1.1 REST binding: every status info container
+variant providers send (7.1), codeMinor tokens compared in normalised form (7.2), and the
+HTTP status mapping (7.3); also the ``statusInfoSet`` warnings that ride on successful
+responses. One error root, subclasses by meaning, messages that say what to do next.
+:class:`StatusInfo` itself lives in :mod:`oneroster_client.status_info` (below the errors
+module) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from __future__ import annotations
 import http
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 import attrs
 
-from oneroster_client._redact import redact_text, redact_url, secret_query_values
+from oneroster_client._redact import (
+    filter_literals,
+    redact_text,
+    redact_url,
+    secret_query_values,
+)
 from oneroster_client.errors import (
     APIError,
     AuthenticationError,
@@ -29,6 +35,7 @@ from oneroster_client.errors import (
     UnprocessableEntityError,
 )
 from oneroster_client.retry import parse_retry_after
+from oneroster_client.status_info import StatusInfo, normalize_code_minor
 
 __all__ = [
     "StatusInfo",
@@ -37,72 +44,6 @@ __all__ = [
     "parse_status_infos",
     "warnings_from_body",
 ]
-
-_SEPARATORS = re.compile(r"[\s_\-]+")
-
-
-def normalize_code_minor(token: str) -> str:
-    """Return the comparable form of a codeMinor token.
-
-    OneRoster 1.1 implementations spell the same token with spaces, underscores or
-    nothing (``"unknown object"``, ``"unknownobject"``; ``"invalid_filter_field"``), so
-    tokens are lower-cased and stripped of whitespace, underscores and hyphens before
-    comparing.
-
-    Args:
-        token: the token as sent.
-
-    Returns:
-        The normalised token, e.g. ``"invalidfilterfield"``.
-    """
-    return _SEPARATORS.sub("", token.lower())
-
-
-def _optional_code_minor(token: str | None) -> str | None:
-    if token is None:
-        return None
-    return normalize_code_minor(token) or None
-
-
-@attrs.frozen(kw_only=True)
-class StatusInfo:
-    """One OneRoster status info (section 7.1), whatever shape it arrived in.
-
-    Attributes:
-        code_major: ``imsx_codeMajor`` as sent (``success``, ``failure``, ...).
-        severity: ``imsx_severity`` as sent (``status``, ``warning``, ``error``).
-        code_minor: the codeMinor token normalised by :func:`normalize_code_minor`
-            (``"unknownobject"``); pass the raw token, it is normalised on construction.
-        code_minor_raw: the codeMinor token exactly as sent (``"unknown object"``).
-        description: ``imsx_description``; for field errors the offending field name.
-        message_ref_identifier: ``imsx_messageRefIdentifier``, an optional correlation id.
-        operation_ref_identifier: ``imsx_operationRefIdentifier``, an optional operation name.
-    """
-
-    code_major: str | None = None
-    severity: str | None = None
-    code_minor: str | None = attrs.field(default=None, converter=_optional_code_minor)
-    code_minor_raw: str | None = None
-    description: str | None = None
-    message_ref_identifier: str | None = None
-    operation_ref_identifier: str | None = None
-
-    @property
-    def is_error(self) -> bool:
-        """True for severity ``error`` or codeMajor ``failure``/``unsupported``.
-
-        Either one is enough: some servers send codeMajor ``success`` with severity
-        ``error`` on a 400 (section 7.3), so codeMajor alone cannot be trusted.
-        """
-        severity = (self.severity or "").strip().lower()
-        code_major = (self.code_major or "").strip().lower()
-        return severity == "error" or code_major in {"failure", "unsupported"}
-
-    @property
-    def is_warning(self) -> bool:
-        """True for severity ``warning`` (e.g. ``invalid_sort_field`` on a 200), unless an error."""
-        return (self.severity or "").strip().lower() == "warning" and not self.is_error
-
 
 # --- parsing -------------------------------------------------------------------------
 
@@ -303,9 +244,23 @@ def _is_plain_success(info: StatusInfo) -> bool:
 # --- HTTP error mapping ----------------------------------------------------------------
 
 _EXCERPT_LENGTH = 300
-# Redact a wider window than the excerpt so a secret whose key sits just before the cut
-# is still recognised.
-_REDACT_WINDOW = 4000
+# The excerpt is taken from the redacted start of the body; the window is cut back to a
+# separator (see _excerpt) so no secret is ever cut in half before redaction.
+_REDACT_WINDOW = 16_000
+_SEPARATOR = re.compile(r"[\s\"'<>,;&{}\[\]]")
+# How much of the body the OAuth 1 hints look at.
+_HINT_WINDOW = 4000
+_SIGNATURE_METHOD_REFUSED = re.compile(
+    r"signature[\s_\-]*method[\s_\-]*rejected"
+    r"|(?:unsupported|not\s+supported|unknown|invalid)[\s\w]{0,20}signature[\s_\-]*method"
+    r"|signature[\s_\-]*method[\s\w'\"=:\-]{0,40}(?:not\s+supported|unsupported|unknown)",
+    re.IGNORECASE,
+)
+_SIGNATURE_INVALID = re.compile(
+    r"signature[\s_\-]*invalid|invalid[\s_\-]*(?:oauth[\s_\-]*1?[\s_\-]*)?signature"
+    r"|signature[\s\w]{0,20}(?:mismatch|does\s+not\s+match|failed)",
+    re.IGNORECASE,
+)
 _DETAIL_LENGTH = 160
 _TARGET_LENGTH = 300
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id")
@@ -336,20 +291,25 @@ def _request_target(safe_url: str) -> str:
     return _one_line(target, _TARGET_LENGTH)
 
 
-def _scope_hint(method: str, path: str) -> str:
+def _scope_candidates(method: str, path: str) -> tuple[str, ...]:
     # Scope names per section 9.3; the endpoint-to-scope mapping varies by provider.
     segments = {segment.lower() for segment in path.split("/")}
     if segments & {"categories", "lineitems", "results"}:
         if method == "PUT":
-            return "gradebook.createput"
+            return ("gradebook.createput",)
         if method == "DELETE":
-            return "gradebook.delete"
-        return "gradebook.readonly"
+            return ("gradebook.delete",)
+        return ("gradebook.readonly",)
     if "resources" in segments:
-        return "resource.readonly"
+        return ("resource.readonly",)
     if "demographics" in segments:
-        return "roster-demographics.readonly or roster.readonly"
-    return "roster-core.readonly or roster.readonly"
+        return ("roster-demographics.readonly", "roster.readonly")
+    return ("roster-core.readonly", "roster.readonly")
+
+
+def _short_scope(scope: str) -> str:
+    # Granted scopes are usually full URIs (".../scope/roster-core.readonly").
+    return scope.rstrip("/").rpartition("/")[2].strip().lower()
 
 
 @attrs.frozen(kw_only=True)
@@ -357,12 +317,15 @@ class _Context:
     """What the message builders need to know about one error response."""
 
     method: str
+    target: str
     path: str
     status_code: int
     infos: tuple[StatusInfo, ...]
     secrets: tuple[str, ...]
     body_empty: bool
     retry_after: float | None
+    hint_text: str = ""
+    granted_scopes: tuple[str, ...] | None = None
 
     def has(self, *tokens: str) -> bool:
         return any(info.code_minor in tokens for info in self.infos)
@@ -387,7 +350,29 @@ class _Context:
         return f"; server said: {', '.join(parts)}" if parts else ""
 
 
+def _oauth1_hint(ctx: _Context) -> str | None:
+    """The OAuth 1 specific explanation, when the server said what failed."""
+    said = " ".join(
+        [ctx.hint_text, *(f"{i.code_minor_raw or ''} {i.description or ''}" for i in ctx.infos)]
+    )
+    if _SIGNATURE_METHOD_REFUSED.search(said):
+        return (
+            "the server does not accept the OAuth 1 signature method the client used; pass "
+            "the one the provider documents to OAuth1 (signature_method='HMAC-SHA256', the "
+            "OneRoster 1.1 default, or 'HMAC-SHA1')" + ctx.server_said()
+        )
+    if ctx.has("invalidsignature", "signatureinvalid") or _SIGNATURE_INVALID.search(said):
+        return (
+            "the server could not verify the OAuth 1 signature; check the consumer secret, "
+            "and that this machine's clock is right (the timestamp is signed)" + ctx.server_said()
+        )
+    return None
+
+
 def _explain_400(ctx: _Context) -> str:
+    oauth1 = _oauth1_hint(ctx)
+    if oauth1 is not None:
+        return oauth1
     if ctx.has("invalidfilterfield"):
         field = ctx.description_for("invalidfilterfield")
         what = f"field {field!r} is unknown" if field else "a field is unknown"
@@ -429,11 +414,25 @@ def _explain_401(ctx: _Context) -> str:
             "or been revoked; check the client_id and secret and the OAuth 2 token URL"
             + ctx.server_said()
         )
+    oauth1 = _oauth1_hint(ctx)
+    if oauth1 is not None:
+        return oauth1
     return _CREDENTIALS_HINT + ctx.server_said()
 
 
 def _explain_403(ctx: _Context) -> str:
-    scope = _scope_hint(ctx.method, ctx.path)
+    candidates = _scope_candidates(ctx.method, ctx.path)
+    scope = " or ".join(candidates)
+    granted = {_short_scope(s) for s in ctx.granted_scopes or ()}
+    held = [candidate for candidate in candidates if candidate in granted]
+    if held:
+        return (
+            f"the access token already carries the scope {held[0]}, which OneRoster 1.1 "
+            f"names for {ctx.method} {ctx.path}, yet the server refused: its scope mapping "
+            "differs from the specification; ask the provider which scope it expects for "
+            "this endpoint (or whether the district shares this data with the client)"
+            + ctx.server_said()
+        )
     if ctx.has("insufficientscope"):
         return (
             "the access token lacks the OAuth 2 scope this request needs (insufficient_scope); "
@@ -537,6 +536,8 @@ def error_from_response(
     headers: Mapping[str, str],
     body: bytes,
     attempts: int = 1,
+    secrets: Iterable[str] = (),
+    granted_scopes: Iterable[str] | None = None,
 ) -> APIError:
     """Turn an HTTP error response into the matching exception (section 7.3).
 
@@ -547,7 +548,8 @@ def error_from_response(
     section 7.1 shape); empty, truncated or HTML bodies are fine. The message is one line:
     method, redacted path and query, HTTP status, what it means, what to do next, and the
     server's codeMinor and description. Secrets from the URL and body never appear in the
-    message, ``url`` or ``body_excerpt``.
+    message, ``url``, ``request_id`` or ``body_excerpt``, nor do the literals of the
+    ``filter`` that was sent (often student data a server may echo back).
 
     Args:
         method: the HTTP method sent.
@@ -556,6 +558,10 @@ def error_from_response(
         headers: the response headers (any case).
         body: the raw response body.
         attempts: how many attempts the call made, retries included; mentioned when > 1.
+        secrets: further strings to scrub from everything taken from the response, e.g.
+            the credential of the ``Authorization`` header that was sent.
+        granted_scopes: the OAuth 2 scopes the access token carries, when known; a 403
+            then says whether the scope the specification names was already granted.
 
     Returns:
         The exception to raise (not raised here).
@@ -563,58 +569,111 @@ def error_from_response(
     method = method.upper()
     safe_url = redact_url(url)
     text = body.decode("utf-8-sig", errors="replace")
-    infos = parse_status_infos(text)
-    secrets = secret_query_values(url)
-    retry_after = parse_retry_after(_header(headers, "retry-after")) if status_code == 429 else None
-    target = _request_target(safe_url)
-    ctx = _Context(
+    ctx = _context(
         method=method,
+        url=url,
+        status_code=status_code,
+        headers=headers,
+        text=text,
+        secrets=(*secret_query_values(url), *filter_literals(url), *secrets),
+        granted_scopes=granted_scopes,
+    )
+    request_id = _request_id(headers, ctx.secrets)
+    message = (
+        f"{method} {ctx.target} {_verb(status_code)} "
+        f"(HTTP {status_code}{_phrase(status_code)}): {_explain(ctx)}"
+    )
+    if attempts > 1:
+        message += f" (gave up after {attempts} attempts)"
+    if request_id:
+        message += f" [request id {request_id}]"
+    error = _error_class(status_code)(
+        message,
+        status_code=status_code,
+        status_infos=ctx.infos,
+        url=safe_url,
+        method=method,
+        request_id=request_id,
+        body_excerpt=_excerpt(text, ctx.secrets),
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = ctx.retry_after
+    return error
+
+
+def _context(
+    *,
+    method: str,
+    url: str,
+    status_code: int,
+    headers: Mapping[str, str],
+    text: str,
+    secrets: tuple[str, ...],
+    granted_scopes: Iterable[str] | None,
+) -> _Context:
+    """What the message builders need, with the server's text already scrubbed."""
+    infos = tuple(_redacted_info(info, secrets) for info in parse_status_infos(text))
+    retry_after = parse_retry_after(_header(headers, "retry-after")) if status_code == 429 else None
+    target = _request_target(redact_url(url))
+    return _Context(
+        method=method,
+        target=target,
         path=target.partition("?")[0],
         status_code=status_code,
         infos=infos,
         secrets=secrets,
         body_empty=not text.strip(),
         retry_after=retry_after,
+        hint_text=text[:_HINT_WINDOW] + " " + (_header(headers, "www-authenticate") or ""),
+        granted_scopes=None if granted_scopes is None else tuple(granted_scopes),
     )
+
+
+def _redacted_info(info: StatusInfo, secrets: Iterable[str]) -> StatusInfo:
+    """The status info with secrets and echoed filter values scrubbed from its text."""
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else redact_text(text, secrets)
+
+    raw = clean(info.code_minor_raw)
+    return attrs.evolve(
+        info,
+        # Re-derived from the scrubbed raw token (the converter normalises it again).
+        code_minor=raw if raw is not None else info.code_minor,
+        description=clean(info.description),
+        code_minor_raw=raw,
+        message_ref_identifier=clean(info.message_ref_identifier),
+        operation_ref_identifier=clean(info.operation_ref_identifier),
+    )
+
+
+def _explain(ctx: _Context) -> str:
+    status_code = ctx.status_code
     explain = _EXPLAIN.get(status_code, _explain_5xx if status_code >= 500 else _explain_other)
+    return explain(ctx)
 
+
+def _phrase(status_code: int) -> str:
     try:
-        phrase = f" {http.HTTPStatus(status_code).phrase.lower()}"
+        return f" {http.HTTPStatus(status_code).phrase.lower()}"
     except ValueError:
-        phrase = ""
-    request_id = next(
-        (
-            value
-            for value in (_header(headers, name) for name in _REQUEST_ID_HEADERS)
-            if value is not None
-        ),
-        None,
-    )
-    message = f"{method} {target} {_verb(status_code)} (HTTP {status_code}{phrase}): {explain(ctx)}"
-    if attempts > 1:
-        message += f" (gave up after {attempts} attempts)"
-    if request_id:
-        message += f" [request id {_one_line(request_id, 100)}]"
+        return ""
 
-    excerpt = redact_text(text[:_REDACT_WINDOW], secrets)[:_EXCERPT_LENGTH] or None
-    error_class = _error_class(status_code)
-    if error_class is RateLimitError:
-        return RateLimitError(
-            message,
-            retry_after=retry_after,
-            status_code=status_code,
-            status_infos=infos,
-            url=safe_url,
-            method=method,
-            request_id=request_id,
-            body_excerpt=excerpt,
-        )
-    return error_class(
-        message,
-        status_code=status_code,
-        status_infos=infos,
-        url=safe_url,
-        method=method,
-        request_id=request_id,
-        body_excerpt=excerpt,
-    )
+
+def _request_id(headers: Mapping[str, str], secrets: tuple[str, ...]) -> str | None:
+    """The first request id header, redacted before it is cut to one short line."""
+    for name in _REQUEST_ID_HEADERS:
+        value = _header(headers, name)
+        if value is not None:
+            return _one_line(redact_text(value, secrets), 100) or None
+    return None
+
+
+def _excerpt(text: str, secrets: tuple[str, ...]) -> str | None:
+    """The start of an error body for diagnosis: redacted first, then cut short."""
+    window = text[:_REDACT_WINDOW]
+    if len(text) > len(window):
+        # Cut back to a separator: a secret cut in half would no longer be recognised.
+        cut = max((match.start() for match in _SEPARATOR.finditer(window)), default=0)
+        window = window[:cut]
+    return redact_text(window, secrets)[:_EXCERPT_LENGTH] or None

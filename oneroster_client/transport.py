@@ -1,41 +1,77 @@
 """HTTP transport: one ``requests.Session``, exact URLs, retries, auth renewal, logging.
 
-Implements the request side of the OneRoster 1.1 REST binding (sections 8 and 9 of the
-reference digest): the query string is encoded here, once, with ``%20`` for spaces, and
-the finished URL is what the OAuth 1 plug-in signs. Every attempt, including each retry
-and each page, is a new request prepared and signed afresh (servers refuse a reused OAuth
-1 nonce). A 401 makes a renewable auth plug-in fetch a new token, and the call is retried
-once. Logs carry method, path, status, duration and retry decisions, never credentials,
-tokens, signatures or record contents.
+Implements the request side of the OneRoster 1.1 REST binding (sections 3 and 9): the
+query string is encoded here, once, with ``%20`` for spaces, and the finished URL is what
+the OAuth 1 plug-in signs. Every attempt, including each retry and each page, is a new
+request prepared and signed afresh (servers refuse a reused OAuth 1 nonce). A 401 makes a
+renewable auth plug-in fetch a new token, and the call is retried once.
+
+Every attempt is bounded in time and memory: the body is streamed in chunks, an attempt
+that takes longer than ``request_deadline`` in total is abandoned (``timeout`` alone only
+bounds each socket read, so a server dripping a byte at a time could hold a call for
+hours), and a body that decodes to more than ``max_response_bytes`` is refused as it
+arrives, compressed or not. Logs carry method, path, status, duration and retry
+decisions, never credentials, tokens, signatures or record contents.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import http.client
 import json
 import logging
+import math
+import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import attrs
 import requests
+import urllib3.exceptions
+import urllib3.response
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 
 from oneroster_client import __version__
-from oneroster_client._redact import redact_url
+from oneroster_client._redact import authorization_secrets, redact_url
+from oneroster_client._urls import check_service_url
 from oneroster_client.errors import ConfigurationError, ResponseFormatError, TransportError
-from oneroster_client.retry import RetryPolicy
+from oneroster_client.retry import RetryPolicy, RetryState
 from oneroster_client.status import error_from_response
 
-__all__ = ["Response", "Transport", "encode_query", "is_loopback_host", "same_origin"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_DEFAULT_REQUEST_DEADLINE",
+    "Response",
+    "Transport",
+    "encode_query",
+]
 
 logger = logging.getLogger("oneroster_client")
 
 USER_AGENT = f"oneroster-client/{__version__} (+https://pypi.org/project/oneroster-client/)"
+
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest decoded body accepted by default: 64 MiB.
+
+A page of 1,000 users is about 1 MB of JSON, so this leaves ample room for large pages
+and unpaged collections, while a parsed body (several times its size in Python objects)
+still fits comfortably in memory. A hostile or broken server cannot make the client
+allocate more than this plus one chunk.
+"""
+
+MAX_DEFAULT_REQUEST_DEADLINE = 300.0
+"""The default total time one attempt may take is 5 times the read timeout, at most this."""
+
+_DEADLINE_PER_READ_TIMEOUT = 5.0
+# Bytes asked of the socket per read. urllib3 2.6+ decodes compressed bodies with the
+# same bound; older 2.x releases expand one compressed chunk at once (gzip reaches about
+# 1000:1), so the chunk stays small to keep that step at a few MiB.
+_CHUNK = 16 * 1024
+# How many wrapped exceptions are searched for the root cause of a requests error.
+_MAX_CAUSE_DEPTH = 12
 
 
 def encode_query(params: Iterable[tuple[str, str]]) -> str:
@@ -45,29 +81,6 @@ def encode_query(params: Iterable[tuple[str, str]]) -> str:
     ``%20``, never ``+``), so the string is the same one the signature covers.
     """
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in params)
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost`` and loopback IP addresses."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def same_origin(url: str, other: str) -> bool:
-    """True when both URLs have the same scheme, host and port."""
-    a, b = urlsplit(url), urlsplit(other)
-    default = {"http": 80, "https": 443}
-    return (
-        a.scheme.lower() == b.scheme.lower()
-        and (a.hostname or "").lower() == (b.hostname or "").lower()
-        and (a.port or default.get(a.scheme.lower())) == (b.port or default.get(b.scheme.lower()))
-    )
 
 
 @attrs.frozen
@@ -90,23 +103,77 @@ class Response:
     method: str
     elapsed: float
 
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header without parameters, or ``"no content type"``."""
+        value = self.headers.get("Content-Type") or ""
+        return value.partition(";")[0].strip()[:80] or "no content type"
+
     def json(self) -> Any:
-        """The body parsed as JSON; :class:`ResponseFormatError` when it is not JSON."""
+        """The body parsed as JSON.
+
+        Raises:
+            ResponseFormatError: the body is not JSON, not UTF-8, or nested too deeply to
+                read. The message says where the body broke (line and column) and its
+                content type; it never quotes the body, which holds student data.
+        """
         try:
             return json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
-            excerpt = self.content[:200].decode("utf-8", "replace")
-            raise ResponseFormatError(
-                f"{self.method} {_path_of(self.url)} answered HTTP {self.status_code} with a "
-                "body that is not JSON (truncated or an HTML error page?)",
-                url=self.url,
-                body_excerpt=excerpt,
-            ) from None
+        except RecursionError:
+            problem = "JSON nested too deeply to read"
+        except json.JSONDecodeError as exc:
+            problem = f"a body that is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        except UnicodeDecodeError as exc:
+            problem = f"a body that is not UTF-8 text (byte {exc.start})"
+        except ValueError:
+            problem = "a body that is not JSON"
+        raise ResponseFormatError(
+            f"{self.method} {_path_of(self.url)} answered HTTP {self.status_code} with "
+            f"{problem}; content type {self.content_type}, {len(self.content)} bytes "
+            "(truncated, or an HTML error page from a proxy?)",
+            url=self.url,
+        ) from None
 
 
 def _path_of(url: str) -> str:
     split = urlsplit(url)
     return split.path + (f"?{split.query}" if split.query else "")
+
+
+class _CutOff(requests.exceptions.ChunkedEncodingError):
+    """The connection closed before the whole body arrived."""
+
+    def __init__(self, received: int, expected: int | None) -> None:
+        super().__init__(f"body cut off after {received} bytes")
+        self.received = received
+        self.expected = expected
+
+
+class _TooSlow(requests.exceptions.ReadTimeout):
+    """The attempt took longer than its total time limit."""
+
+    def __init__(self, limit: float, received: int) -> None:
+        super().__init__(f"no complete answer within {limit:g} s")
+        self.limit = limit
+        self.received = received
+
+
+@attrs.define(kw_only=True)
+class _Call:
+    """The state of one logical request across its attempts."""
+
+    method: str
+    url: str
+    safe_url: str
+    body: bytes | None
+    state: RetryState
+    on_retry: Any
+    sent: int = 0  # requests sent, retries and the one after renewing credentials included
+    renewed: bool = False
+
+    @property
+    def path(self) -> str:
+        return _path_of(self.safe_url)
 
 
 class Transport:
@@ -115,15 +182,27 @@ class Transport:
     Args:
         base_url: the OneRoster base URL, e.g. ``https://sis.example.org/ims/oneroster/v1p1``.
         auth: a ``requests`` auth plug-in, or ``None`` for an open server.
-        timeout: seconds, or a ``(connect, read)`` pair.
+        timeout: seconds, or a ``(connect, read)`` pair; the read timeout bounds each
+            socket read.
         retry: the retry policy; :class:`RetryPolicy` defaults when omitted.
         session: a ``requests.Session`` to use (not closed by :meth:`close`).
-        allow_http: permit plain ``http`` to a non-loopback host.
+        allow_insecure_http: permit plain ``http`` to a non-loopback host.
         user_agent: the ``User-Agent`` header.
         renew_auth_on: statuses after which a renewable auth plug-in is asked for new
             credentials and the call retried once (401; some servers answer an expired
             token with 403 or 500).
         pool_size: connections kept per host (raise it for concurrent paging).
+        request_deadline: seconds one attempt may take in total, from sending the request
+            to the last byte of the answer. ``None`` (the default) means 5 times the read
+            timeout, at most 300 s. An attempt is also cut short at the retry policy's
+            deadline (but is always given at least one read timeout).
+        max_response_bytes: the largest body accepted, counted after decompression;
+            :data:`DEFAULT_MAX_RESPONSE_BYTES` (64 MiB) by default.
+
+    Raises:
+        ConfigurationError: the base URL is invalid (see
+            :func:`oneroster_client._urls.check_service_url`), or a limit is not a
+            positive number.
     """
 
     def __init__(
@@ -134,14 +213,23 @@ class Transport:
         timeout: float | tuple[float, float] = 30.0,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        allow_http: bool = False,
+        allow_insecure_http: bool = False,
         user_agent: str = USER_AGENT,
         renew_auth_on: Iterable[int] = (401,),
         pool_size: int = 10,
+        request_deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        self.base_url = validate_base_url(base_url, allow_http=allow_http)
+        self.base_url = check_service_url(
+            base_url,
+            name="base_url",
+            example="https://sis.example.org/ims/oneroster/v1p1",
+            allow_insecure_http=allow_insecure_http,
+        )
         self.auth = auth
         self.timeout = timeout
+        self.request_deadline = _check_request_deadline(request_deadline, timeout)
+        self.max_response_bytes = _check_max_response_bytes(max_response_bytes)
         self.retry = retry if retry is not None else RetryPolicy()
         self.renew_auth_on = frozenset(renew_auth_on)
         self._own_session = session is None
@@ -183,89 +271,52 @@ class Transport:
 
         Raises:
             APIError: a subclass by meaning, for an HTTP error answer.
-            TransportError: no HTTP answer (connection, timeout, TLS).
+            TransportError: no complete HTTP answer (connection, timeout, TLS, a body cut
+                off, an answer slower than ``request_deadline``).
+            ResponseFormatError: the body is larger than ``max_response_bytes``.
         """
-        state = self.retry.start()
-        renewed = False
-        safe_url = redact_url(url)
-        body = None if json_body is None else json.dumps(json_body).encode("utf-8")
-        sent = 0  # requests sent, retries and the one after renewing credentials included
+        call = _Call(
+            method=method,
+            url=url,
+            safe_url=redact_url(url),
+            body=None if json_body is None else json.dumps(json_body).encode("utf-8"),
+            state=self.retry.start(),
+            on_retry=on_retry,
+        )
         while True:
-            prepared = self._prepare(method, url, body)
-            started = time.monotonic()
-            sent += 1
-            try:
-                raw = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
-            except requests.RequestException as exc:
-                elapsed = time.monotonic() - started
-                wait = state.next_wait(method=method, exception=exc)
-                logger.warning(
-                    "%s %s failed after %.0f ms: %s%s",
-                    method,
-                    _path_of(safe_url),
-                    elapsed * 1000,
-                    type(exc).__name__,
-                    "" if wait is None else f"; retrying in {wait:.2f} s",
-                )
-                if wait is None:
-                    raise TransportError(
-                        _describe_transport(exc, safe_url), url=safe_url, method=method
-                    ) from None
-                if on_retry is not None:
-                    on_retry(None)
-                state.sleep(wait)
-                continue
-            elapsed = time.monotonic() - started
-            status = raw.status_code
-            logger.debug(
-                "%s %s -> %d in %.0f ms", method, _path_of(safe_url), status, elapsed * 1000
+            response = self._attempt(call)
+            if response is not None:
+                return response
+
+    # --- one attempt -----------------------------------------------------------------
+
+    def _attempt(self, call: _Call) -> Response | None:
+        """Send once; the response on success, ``None`` after waiting for a retry."""
+        prepared = self._prepare(call.method, call.url, call.body)
+        call.sent += 1
+        started = time.monotonic()
+        try:
+            raw = self.session.send(
+                prepared, timeout=self.timeout, allow_redirects=False, stream=True
             )
-            if status < 300:
-                return Response(
-                    status_code=status,
-                    headers=raw.headers,
-                    content=raw.content,
-                    url=safe_url,
-                    method=method,
-                    elapsed=elapsed,
-                )
-            content = raw.content
-            if status in self.renew_auth_on and not renewed and _renewable(self.auth):
-                renewed = True
-                logger.info(
-                    "%s %s -> %d: renewing credentials and retrying once",
-                    method,
-                    _path_of(safe_url),
-                    status,
-                )
-                self.auth.invalidate(prepared.headers.get("Authorization"))  # type: ignore[union-attr]
-                continue
-            wait = state.next_wait(
-                method=method, status_code=status, retry_after=raw.headers.get("Retry-After")
+            content = self._read_body(raw, call, started)
+        except requests.RequestException as exc:
+            self._after_no_answer(call, exc, time.monotonic() - started)
+            return None
+        elapsed = time.monotonic() - started
+        status = raw.status_code
+        logger.debug("%s %s -> %d in %.0f ms", call.method, call.path, status, elapsed * 1000)
+        if status < 300:
+            return Response(
+                status_code=status,
+                headers=raw.headers,
+                content=content,
+                url=call.safe_url,
+                method=call.method,
+                elapsed=elapsed,
             )
-            if wait is None:
-                logger.info(
-                    "%s %s -> %d in %.0f ms", method, _path_of(safe_url), status, elapsed * 1000
-                )
-                raise error_from_response(
-                    method=method,
-                    url=url,
-                    status_code=status,
-                    headers=CaseInsensitiveDict(raw.headers),
-                    body=content,
-                    attempts=sent,
-                ) from None
-            logger.info(
-                "%s %s -> %d; retry %d in %.2f s",
-                method,
-                _path_of(safe_url),
-                status,
-                state.attempts,
-                wait,
-            )
-            if on_retry is not None:
-                on_retry(status)
-            state.sleep(wait)
+        self._after_error_status(call, prepared, raw, content, elapsed)
+        return None
 
     def _prepare(self, method: str, url: str, body: bytes | None) -> requests.PreparedRequest:
         headers = {"Accept": "application/json", "User-Agent": self.user_agent}
@@ -273,6 +324,220 @@ class Transport:
             headers["Content-Type"] = "application/json"
         request = requests.Request(method, url, headers=headers, data=body, auth=self.auth)
         return self.session.prepare_request(request)
+
+    def _attempt_limit(self, state: RetryState) -> float:
+        """Seconds this attempt may take: the request deadline, cut at the retry deadline."""
+        limit = self.request_deadline
+        policy_deadline = state.policy.deadline
+        if policy_deadline is not None:
+            remaining = policy_deadline - state.elapsed
+            limit = min(limit, max(remaining, _read_timeout(self.timeout) or 0.0))
+        return limit
+
+    def _read_body(self, raw: requests.Response, call: _Call, started: float) -> bytes:
+        """Stream the body within the attempt's time limit and the size limit."""
+        limit = self._attempt_limit(call.state)
+        deadline = started + limit
+        chunks: list[bytes] = []
+        received = 0
+        complete = False
+        try:
+            for chunk in _body_chunks(raw):
+                received += len(chunk)
+                if received > self.max_response_bytes:
+                    raise self._too_large(call)
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise _TooSlow(limit, received)
+            complete = True
+        finally:
+            _release(raw, complete=complete)
+        return b"".join(chunks)
+
+    def _too_large(self, call: _Call) -> ResponseFormatError:
+        limit = self.max_response_bytes
+        return ResponseFormatError(
+            f"{call.method} {call.path}: the answer is larger than max_response_bytes="
+            f"{limit} ({limit / (1024 * 1024):g} MiB, counted after decompression) and was "
+            "refused; ask for smaller pages (a lower page size), or pass a larger "
+            "max_response_bytes if the server really sends answers this big",
+            url=call.safe_url,
+        )
+
+    # --- after a failed attempt --------------------------------------------------------
+
+    def _after_no_answer(self, call: _Call, exc: requests.RequestException, elapsed: float) -> None:
+        """Wait before the next attempt, or raise :class:`TransportError`."""
+        wait = call.state.next_wait(method=call.method, exception=exc)
+        logger.warning(
+            "%s %s failed after %.0f ms: %s%s",
+            call.method,
+            call.path,
+            elapsed * 1000,
+            type(exc).__name__,
+            "" if wait is None else f"; retrying in {wait:.2f} s",
+        )
+        if wait is None:
+            message = _describe_transport(exc, call.safe_url, method=call.method)
+            if call.sent > 1:
+                message += f" (gave up after {call.sent} attempts)"
+            raise TransportError(message, url=call.safe_url, method=call.method) from None
+        if call.on_retry is not None:
+            call.on_retry(None)
+        call.state.sleep(wait)
+
+    def _after_error_status(
+        self,
+        call: _Call,
+        prepared: requests.PreparedRequest,
+        raw: requests.Response,
+        content: bytes,
+        elapsed: float,
+    ) -> None:
+        """Renew credentials or wait before the next attempt, or raise the API error."""
+        status = raw.status_code
+        sent_authorization = prepared.headers.get("Authorization")
+        if status in self.renew_auth_on and not call.renewed and _renewable(self.auth):
+            call.renewed = True
+            logger.info(
+                "%s %s -> %d: renewing credentials and retrying once",
+                call.method,
+                call.path,
+                status,
+            )
+            self.auth.invalidate(sent_authorization)  # type: ignore[union-attr]
+            return
+        wait = call.state.next_wait(
+            method=call.method, status_code=status, retry_after=raw.headers.get("Retry-After")
+        )
+        if wait is None:
+            logger.info("%s %s -> %d in %.0f ms", call.method, call.path, status, elapsed * 1000)
+            raise error_from_response(
+                method=call.method,
+                url=call.url,
+                status_code=status,
+                headers=CaseInsensitiveDict(raw.headers),
+                body=content,
+                attempts=call.sent,
+                secrets=authorization_secrets(sent_authorization),
+                granted_scopes=_granted_scopes(self.auth),
+            ) from None
+        logger.info(
+            "%s %s -> %d; retry %d in %.2f s",
+            call.method,
+            call.path,
+            status,
+            call.state.attempts,
+            wait,
+        )
+        if call.on_retry is not None:
+            call.on_retry(status)
+        call.state.sleep(wait)
+
+
+# --- settings ------------------------------------------------------------------------
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    value = timeout[1] if isinstance(timeout, tuple) else timeout
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _check_request_deadline(value: Any, timeout: Any) -> float:
+    if value is None:
+        read = _read_timeout(timeout)
+        if read is None:
+            return MAX_DEFAULT_REQUEST_DEADLINE
+        return min(MAX_DEFAULT_REQUEST_DEADLINE, _DEADLINE_PER_READ_TIMEOUT * read)
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigurationError(
+            f"request_deadline must be a positive number of seconds, or None for 5 x the "
+            f"read timeout (at most {MAX_DEFAULT_REQUEST_DEADLINE:g} s), got {value!r}"
+        )
+    return float(value)
+
+
+def _check_max_response_bytes(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(
+            f"max_response_bytes must be a positive whole number of bytes (default "
+            f"{DEFAULT_MAX_RESPONSE_BYTES}), got {value!r}"
+        )
+    return value
+
+
+# --- streaming -----------------------------------------------------------------------
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    try:
+        value = int(headers.get("Content-Length") or "")
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _body_chunks(raw: requests.Response) -> Iterator[bytes]:
+    """The decoded body in chunks, each as soon as the connection delivers it."""
+    stream = raw.raw
+    if isinstance(stream, urllib3.response.HTTPResponse) and hasattr(stream, "read1"):
+        return _chunks(stream, expected=_content_length(raw.headers))
+    # Another response object (urllib3 1.x, a recording library's stub, a test double):
+    # requests reads it in chunks too, each read waiting for a whole chunk.
+    return raw.iter_content(_CHUNK)
+
+
+def _chunks(stream: Any, *, expected: int | None) -> Iterator[bytes]:
+    """Decoded chunks as soon as the socket has them; urllib3 errors become requests ones."""
+    received = 0
+    while True:
+        try:
+            chunk = stream.read1(_CHUNK, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(exc) from exc
+        except urllib3.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except (urllib3.exceptions.ProtocolError, http.client.HTTPException, OSError) as exc:
+            raise _CutOff(received, expected) from exc
+        if not chunk:
+            return
+        received += len(chunk)
+        yield chunk
+
+
+def _release(raw: requests.Response, *, complete: bool) -> None:
+    """Give the connection back to the pool, or drop it when the body was not read."""
+    if not complete:
+        raw.close()
+        return
+    release = getattr(raw.raw, "release_conn", None)
+    if callable(release):
+        release()
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+def _granted_scopes(auth: AuthBase | None) -> tuple[str, ...] | None:
+    """The scopes an OAuth 2 plug-in says its token carries, or ``None`` when unknown."""
+    try:
+        scopes = getattr(auth, "granted_scopes", None)
+        if callable(scopes):
+            scopes = scopes()
+        if not isinstance(scopes, list | tuple | set | frozenset):
+            return None
+        return tuple(scope for scope in scopes if isinstance(scope, str))
+    except Exception:  # a hint must never hide the real error
+        return None
 
 
 def _renewable(auth: AuthBase | None) -> bool:
@@ -283,40 +548,82 @@ def _renewable(auth: AuthBase | None) -> bool:
     )
 
 
-def _describe_transport(exc: requests.RequestException, safe_url: str) -> str:
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: causes, contexts, ``reason`` and args."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < _MAX_CAUSE_DEPTH:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [item for item in inner if isinstance(item, BaseException)]
+
+
+def _describe_transport(exc: requests.RequestException, safe_url: str, *, method: str) -> str:
+    """One line saying why no complete answer came, and what to check."""
     host = urlsplit(safe_url).netloc
+    target = f"{method} {_path_of(safe_url)}"
+    if isinstance(exc, _TooSlow):
+        return (
+            f"{target}: {host} sent the answer too slowly: no complete answer within "
+            f"{exc.limit:g} s ({exc.received} bytes of the body received); the server or "
+            "the network is overloaded (request_deadline bounds one attempt)"
+        )
+    if isinstance(exc, _CutOff):
+        of = f" of {exc.expected}" if exc.expected is not None else ""
+        return (
+            f"{target}: the answer from {host} was cut off after {exc.received}{of} bytes of "
+            "the body (the connection closed mid-answer); the server or a proxy dropped it"
+        )
     if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS handshake with {host} failed: check the base URL and the server certificate"
+        return (
+            f"{target}: TLS handshake with {host} failed: check the base URL and the server "
+            "certificate"
+        )
+    if isinstance(exc, requests.ConnectTimeout):
+        return (
+            f"{target}: could not connect to {host} in time: check the base URL, network "
+            "access and firewalls"
+        )
     if isinstance(exc, requests.Timeout):
-        return f"{host} did not answer in time: the server may be slow or unreachable"
+        return f"{target}: {host} did not answer in time: the server may be slow or unreachable"
+    cause = _describe_cause(list(_causes(exc)), safe_url)
+    if cause is not None:
+        return f"{target}: {cause}"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return f"{target}: the compressed answer from {host} could not be decoded"
     if isinstance(exc, requests.ConnectionError):
-        return f"could not connect to {host}: check the base URL, DNS and network access"
-    return f"request to {host} failed: {type(exc).__name__}"
+        return (
+            f"{target}: could not connect to {host} ({type(exc).__name__}): check the base "
+            "URL and network access"
+        )
+    return f"{target}: request to {host} failed: {type(exc).__name__}"
 
 
-def validate_base_url(base_url: str, *, allow_http: bool = False) -> str:
-    """Check and normalise a OneRoster base URL (no trailing slash).
-
-    Raises:
-        ConfigurationError: the URL is not absolute, or uses plain http to a host that is
-            not loopback without ``allow_http``.
-    """
-    if not isinstance(base_url, str) or not base_url.strip():
-        raise ConfigurationError(
-            "base_url is required, e.g. https://sis.example.org/ims/oneroster/v1p1"
+def _describe_cause(causes: list[BaseException], safe_url: str) -> str | None:
+    """Why a connection failed, from the root causes requests wraps; ``None`` if unknown."""
+    host = urlsplit(safe_url).netloc
+    # urllib3's NameResolutionError is raised from the socket.gaierror of the look-up.
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        hostname = urlsplit(safe_url).hostname
+        return f"could not resolve the host name {hostname!r}: check the base URL and DNS"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return (
+            f"could not connect to {host}: the connection was refused; check the "
+            "base URL and port, and that the server is running"
         )
-    url = base_url.strip().rstrip("/")
-    split = urlsplit(url)
-    if split.scheme.lower() not in ("http", "https") or not split.hostname:
-        raise ConfigurationError(
-            f"base_url must be an absolute http(s) URL such as "
-            f"https://sis.example.org/ims/oneroster/v1p1, got {redact_url(url)!r}"
+    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):
+        return (
+            f"{host} closed the connection without answering (the server or a "
+            "proxy dropped the request; it may be overloaded or restarting)"
         )
-    if split.query or split.fragment:
-        raise ConfigurationError("base_url must not contain a query string or fragment")
-    if split.scheme.lower() == "http" and not allow_http and not is_loopback_host(split.hostname):
-        raise ConfigurationError(
-            f"base_url {redact_url(url)!r} uses plain http: credentials and student data would "
-            "travel unencrypted. Use https, or pass allow_http=True for a test server."
+    if any(isinstance(c, ConnectionResetError | http.client.BadStatusLine) for c in causes):
+        return (
+            f"{host} reset the connection without a valid answer (the server or a "
+            "proxy dropped the request)"
         )
-    return url
+    return None

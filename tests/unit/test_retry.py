@@ -5,6 +5,7 @@ Every test injects sleep, clock and random, so nothing really waits.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 import requests
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oneroster_client.errors import ConfigurationError, TransportError
@@ -404,3 +405,68 @@ def test_parse_retry_after_defaults_to_the_system_clock() -> None:
 
     assert seconds is not None
     assert 98.0 <= seconds <= 100.0
+
+
+# The union of the two parsers the library used to have: seconds as the retry policy read
+# them (non-negative finite numbers, fractions allowed) and HTTP-dates in every form
+# RFC 9110 section 5.6.7 lists, which the OAuth 2 token client used to ignore.
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Wed, 01 May 2024 12:00:45 GMT", 45.0),  # IMF-fixdate
+        ("Wednesday, 01-May-24 12:00:45 GMT", 45.0),  # obsolete RFC 850 form
+        ("Wed May  1 12:00:45 2024", 45.0),  # obsolete asctime form, read as UTC
+        ("1e2", 100.0),
+        (".5", 0.5),
+    ],
+)
+def test_parse_retry_after_reads_every_http_date_form_and_lenient_seconds(
+    value: str, expected: float
+) -> None:
+    assert parse_retry_after(value, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-1", "-0.5", "+5", "NaN", " nan ", "-inf", "Infinity", "1e999", "1_000", "0x10", "5s"],
+)
+def test_parse_retry_after_refuses_numbers_that_are_no_usable_delay(value: str) -> None:
+    assert parse_retry_after(value, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sun, 06 Nov 99999 08:49:37 GMT",  # year out of range
+        "Sun, 06 Nov 1994 08:49:37 +9999",  # offset out of range
+    ],
+)
+def test_parse_retry_after_out_of_range_dates_are_not_understood(value: str) -> None:
+    assert parse_retry_after(value, now=NOW) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=60), st.from_regex(r"[ 0-9.eE+\-naifty_]{0,20}")))
+def test_parse_retry_after_never_raises_and_never_returns_a_bad_wait(value: str | None) -> None:
+    seconds = parse_retry_after(value, now=NOW)
+
+    assert seconds is None or (math.isfinite(seconds) and seconds >= 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),  # email dates read years below 100 as 19xx/20xx
+        max_value=datetime(9999, 1, 1),
+        timezones=st.just(UTC),
+    )
+)
+def test_parse_retry_after_http_dates_are_seconds_from_now_never_negative(
+    when: datetime,
+) -> None:
+    when = when.replace(microsecond=0)
+    seconds = parse_retry_after(format_datetime(when, usegmt=True), now=NOW)
+
+    assert seconds == max(0.0, (when - NOW).total_seconds())

@@ -6,15 +6,18 @@ Payloads are written for these tests in the shapes real OneRoster 1.1 providers 
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import oneroster_client
 from oneroster_client.errors import (
     APIError,
     AuthenticationError,
@@ -866,3 +869,49 @@ def test_error_from_response_never_raises(status_code: int, body: bytes, method:
 
     assert isinstance(error, APIError)
     assert "\n" not in str(error)
+
+
+# --- module layering ---------------------------------------------------------------------
+
+PACKAGE = Path(oneroster_client.__file__).parent
+LOW_MODULES = {
+    "status_info": set(),
+    "_redact": set(),
+    "errors": {"status_info"},
+    "_urls": {"_redact", "errors"},
+    "retry": {"errors"},
+}
+
+
+def _package_imports(module: str) -> set[str]:
+    """Package modules imported by ``module``, TYPE_CHECKING blocks and functions included."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] != "oneroster_client" or len(parts) < 2:
+                continue
+            if (PACKAGE / f"{parts[1]}.py").exists():
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(LOW_MODULES))
+def test_low_modules_import_only_what_lies_below_them(module: str) -> None:
+    # errors -> status -> retry -> errors used to be a circle; these modules must stay
+    # importable on their own, below transport, paging, client, models and converter.
+    assert _package_imports(module) - {module} <= LOW_MODULES[module]
+
+
+def test_status_re_exports_status_info_for_compatibility() -> None:
+    from oneroster_client import status, status_info
+
+    assert status.StatusInfo is status_info.StatusInfo
+    assert status.normalize_code_minor is status_info.normalize_code_minor
