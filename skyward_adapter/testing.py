@@ -217,7 +217,7 @@ def loopback_settings(server: OneRosterServer, **overrides: Any) -> SkywardSetti
     """Settings that reach a loopback server: its API root, Key, Secret and token URL.
 
     The API root is the server's base path without ``/ims/oneroster/v1p1``, as a district
-    admin would enter it. ``allow_http`` is set (loopback only).
+    admin would enter it (plain http is accepted to a loopback host).
 
     Args:
         server: the server (started or not).
@@ -229,7 +229,7 @@ def loopback_settings(server: OneRosterServer, **overrides: Any) -> SkywardSetti
         "key": server.client_id,
         "secret": server.client_secret,
         "token_url": server.token_url,
-        "allow_http": True,
+        "allow_insecure_http": True,
     }
     values.update(overrides)
     return SkywardSettings(**values)
