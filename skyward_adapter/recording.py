@@ -82,6 +82,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REDACTED",
+    "LeakPlace",
     "RecordingLeakError",
     "record_http",
     "record_session",
@@ -506,6 +507,13 @@ class _Scrubber:
         root = urlsplit(settings.api_root).path
         self.vocabulary = _VOCABULARY | {part.lower() for part in root.split("/") if part}
 
+    def seen(self) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+        """Original values replaced (with their kind), sourcedIds kept, full names seen."""
+        with self.pseudonyms.lock:
+            originals = dict(self.pseudonyms.originals)
+        with self._lock:
+            return originals, set(self.clear_ids), list(self.full_names)
+
     # values -------------------------------------------------------------------------------
 
     def sourced_id(self, value: str) -> str:
@@ -765,11 +773,16 @@ class _Place:
     free: bool
 
 
+def _is_free_word(word: str) -> bool:
+    """Whether a field name or path segment could be data rather than a OneRoster term."""
+    return word.lower() not in _VOCABULARY
+
+
 def _json_places(where: str, data: Any, path: str = "$", key: str = "") -> Iterator[_Place]:
     if isinstance(data, dict):
         for name, item in data.items():
             # Field names are not scrubbed (a vendor may key data by a person): checked.
-            yield _Place(f"{where} {path} (a field name)", str(name), True)
+            yield _Place(f"{where} {path} (a field name)", str(name), _is_free_word(str(name)))
             yield from _json_places(where, item, f"{path}.{name}", str(name))
     elif isinstance(data, list):
         for index, item in enumerate(data):
@@ -785,7 +798,7 @@ def _url_places(where: str, url: str) -> Iterator[_Place]:
     parts = urlsplit(url)
     for segment in parts.path.split("/"):
         if segment:
-            yield _Place(f"{where} path", unquote(segment), True)
+            yield _Place(f"{where} path", unquote(segment), _is_free_word(unquote(segment)))
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         free = name.lower() not in ("limit", "offset")
         yield _Place(f"{where} query {name}", value, free)
@@ -894,12 +907,7 @@ class _LeakCheck:
         return found
 
     def _originals(self, everywhere: _WordIndex, free: _WordIndex) -> list[LeakPlace]:
-        scrubber = self.scrubber
-        with scrubber.pseudonyms.lock:
-            originals = dict(scrubber.pseudonyms.originals)
-        with scrubber._lock:
-            clear_ids = set(scrubber.clear_ids)
-            full_names = list(scrubber.full_names)
+        originals, clear_ids, full_names = self.scrubber.seen()
         found: list[LeakPlace] = []
         for original, kind in originals.items():
             if original in clear_ids and kind != "id":

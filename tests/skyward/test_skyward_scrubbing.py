@@ -405,6 +405,34 @@ def test_a_secret_in_a_url_path_stops_the_recording_and_is_located(
     assert not path.exists()
 
 
+def test_a_personal_value_in_a_protocol_header_stops_the_recording_and_is_located(
+    tmp_path: Path, district: District
+) -> None:
+    student = user_with_role(district, "student")
+
+    def script(request: Received) -> Reply:
+        headers = [("Server", f"sis-node ({student['email']})")]
+        return Reply(200, body={"user": student}, headers=headers)
+
+    path = tmp_path / "header.yaml"
+    with ScriptedServer(script) as server:
+        settings = SkywardSettings(
+            base_url=server.url("/springisdAPI"), auth="token", access_token=TOKEN
+        )
+        with (
+            pytest.raises(RecordingLeakError) as caught,
+            record_http(path, settings),
+            connect(settings, retry=NO_SLEEP) as client,
+        ):
+            client.users.get(student["sourcedId"])
+    assert caught.value.kinds == ("an email address",)
+    assert [str(place) for place in caught.value.places] == [
+        "an email address in interaction 1, response header Server"
+    ]
+    assert student["email"] not in str(caught.value)
+    assert not path.exists()
+
+
 def test_filter_literals_and_unknown_parameters_are_pseudonymised(
     tmp_path: Path, server: OneRosterServer, district: District
 ) -> None:
