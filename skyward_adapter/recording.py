@@ -13,7 +13,8 @@ Recording (:func:`record_session`) scrubs every interaction before it is kept:
 * personal data (``pii=True``), by a whitelist: only values known to carry no personal
   data are kept as sent: sourcedIds and references, enumerations from the OneRoster 1.1
   vocabularies (``status``, ``role``, ``type``, ...), grades and periods, dates of known
-  date fields, numbers and booleans of known fields, scopes and error codes. Every other
+  date fields, numbers and booleans (not those of a vendor field whose name looks
+  personal, such as ``guardianPhone``), scopes and error codes. Every other
   string (names, emails, identifiers, titles, class locations, result comments, org
   names, ``metadata`` and vendor fields, unknown query parameters and filter values) is
   replaced by a consistent pseudonym; sex and race/ethnicity flags become ``null``. Free
