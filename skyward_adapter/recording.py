@@ -210,6 +210,8 @@ _WORD = re.compile(r"[\w@%+][\w@%+.\-]*[\w@%+]|[\w@%+]")
 _SEPARATOR = re.compile(r"[.\-@+]")
 _SPLIT = re.compile(r"[\s\"'<>(){}\[\],;&=?/\\:]+")
 
+_TOO_DEEP = "(a JSON body nested too deeply to scrub: not recorded)"
+
 # What a leak report calls each kind of value (never the value itself).
 _KIND_NAMES = {
     "given": "a given or middle name",
@@ -639,9 +641,12 @@ class _Scrubber:
         if stripped.startswith(("{", "[")):
             try:
                 data = json.loads(text)
+                scrubbed = self.scrub_json(data)
             except ValueError:
                 return self.free_text(text)
-            scrubbed = self.scrub_json(data)
+            except RecursionError:
+                # Nested too deeply to walk: nothing of it can be shown to be safe.
+                return _TOO_DEEP
             return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
         if "x-www-form-urlencoded" in content_type or "grant_type=" in text:
             return "&".join(
@@ -814,7 +819,7 @@ def _body_places(where: str, body: Any) -> Iterator[_Place]:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         if "=" in text and " " not in text.strip():
             for name, value in parse_qsl(text, keep_blank_values=True):
                 yield _Place(f"{where} body field {name}", value, name not in _KEPT_FORM_FIELDS)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from vcr.serializers import yamlserializer
 
 from oneroster_client import F
@@ -450,3 +451,23 @@ def test_filter_literals_and_unknown_parameters_are_pseudonymised(
     assert teacher["email"] not in cassette.text and marker not in cassette.text
     assert any("example.invalid" in uri for uri in uris)
     assert any("status%3D%27active%27" in uri or "status='active'" in uri for uri in uris)
+
+
+def test_a_body_nested_too_deeply_to_scrub_is_left_out_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+
+    def script(request: Received) -> Reply:
+        return Reply(200, body=deep, headers=[("Content-Type", "application/json")])
+
+    path = tmp_path / "deep.yaml"
+    with ScriptedServer(script) as server:
+        settings = SkywardSettings(
+            base_url=server.url("/springisdAPI"), auth="token", access_token=TOKEN
+        )
+        with record_http(path, settings):
+            # Read with plain requests: what the client makes of such a body is not the point.
+            answer = requests.get(server.url("/springisdAPI/ims/oneroster/v1p1/orgs"), timeout=5)
+    assert answer.text == deep  # the caller still gets what was sent
+    [interaction] = Cassette(path).interactions
+    body = interaction["response"]["body"]["string"]
+    assert "not recorded" in (body.decode() if isinstance(body, bytes) else body)
