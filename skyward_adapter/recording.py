@@ -96,6 +96,7 @@ MATCH_ON = ("method", "path", "skyward_query")
 """How replayed requests are matched to recorded ones."""
 
 _MIN_SECRET_LENGTH = 4
+_MIN_DISTINCTIVE_LENGTH = 4
 _DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token"})
 _SECRET_FIELDS = frozenset(
@@ -124,6 +125,10 @@ _PROTOCOL_HEADERS = frozenset(
         "www-authenticate",
         "x-total-count",
     }
+)
+# Protocol headers whose words ("Sun", "May", "4") are not looked up as names.
+_DATES_AND_COUNTS = frozenset(
+    {"date", "expires", "last-modified", "retry-after", "content-length", "x-total-count"}
 )
 
 # --- what is personal and what is kept --------------------------------------------------
@@ -835,7 +840,7 @@ def _header_places(where: str, headers: Mapping[str, Any]) -> Iterator[_Place]:
         for value in values if isinstance(values, list) else [values]:
             place = f"{where} header {name}"
             lowered = str(name).lower()
-            yield _Place(place, str(value), lowered not in _PROTOCOL_HEADERS)
+            yield _Place(place, str(value), lowered not in _DATES_AND_COUNTS)
             for url in _LINK_URL.findall(str(value)) if lowered == "link" else ():
                 yield from _url_places(f"{place} URL", url)
 
@@ -918,9 +923,11 @@ class _LeakCheck:
         for original, kind in originals.items():
             if original in clear_ids and kind != "id":
                 continue  # e.g. an identifier equal to the sourcedId, which is kept
-            # Distinctive values are looked for everywhere; names and short texts only
-            # where personal data can be (protocol data holds words like "Sun" or "May").
-            index = everywhere if kind in _DISTINCTIVE_KINDS else free
+            # Distinctive values are looked for everywhere; names, short values and texts
+            # only where personal data can be (protocol data holds words like "Sun", "May"
+            # or "4": a date, a count).
+            distinctive = kind in _DISTINCTIVE_KINDS and len(original) >= _MIN_DISTINCTIVE_LENGTH
+            index = everywhere if distinctive else free
             where = index.find(original)
             if where is not None:
                 found.append(LeakPlace(_KIND_NAMES.get(kind, "a personal value"), where))

@@ -406,13 +406,14 @@ def test_a_secret_in_a_url_path_stops_the_recording_and_is_located(
     assert not path.exists()
 
 
+@pytest.mark.parametrize("field", ["email", "familyName"])
 def test_a_personal_value_in_a_protocol_header_stops_the_recording_and_is_located(
-    tmp_path: Path, district: District
+    tmp_path: Path, district: District, field: str
 ) -> None:
     student = user_with_role(district, "student")
 
     def script(request: Received) -> Reply:
-        headers = [("Server", f"sis-node ({student['email']})")]
+        headers = [("Server", f"sis-node ({student[field]})")]
         return Reply(200, body={"user": student}, headers=headers)
 
     path = tmp_path / "header.yaml"
@@ -426,11 +427,12 @@ def test_a_personal_value_in_a_protocol_header_stops_the_recording_and_is_locate
             connect(settings, retry=NO_SLEEP) as client,
         ):
             client.users.get(student["sourcedId"])
-    assert caught.value.kinds == ("an email address",)
+    kind = "an email address" if field == "email" else "a family name"
+    assert caught.value.kinds == (kind,)
     assert [str(place) for place in caught.value.places] == [
-        "an email address in interaction 1, response header Server"
+        f"{kind} in interaction 1, response header Server"
     ]
-    assert student["email"] not in str(caught.value)
+    assert student[field] not in str(caught.value)
     assert not path.exists()
 
 
