@@ -551,8 +551,10 @@ class _Scrubber:
         """The stored form of a number, boolean or null."""
         if not self.pii or value is None:
             return value
-        if key in _NULLED_FIELDS or (vendor and _PERSONAL_KEY.search(key)):
-            return None
+        if key in _NULLED_FIELDS or key in _PERSON_FIELDS:
+            return None  # e.g. a phone number sent as a JSON number
+        if (vendor or key.lower() not in _VOCABULARY) and _PERSONAL_KEY.search(key):
+            return None  # a vendor field such as guardianPhone
         return value
 
     def free_text(self, text: str) -> str:

@@ -138,6 +138,7 @@ def plant_free_text(district: District) -> dict[str, str]:
     result["comment"] = planted["result comment"]
     enrollment = district["enrollments"][0]
     enrollment["skywardPickupNote"] = planted["enrollment vendor field"]
+    enrollment["skywardGuardianPhone"] = 2175550188  # a vendor number that is personal
     planted.update(student_email=student["email"], teacher_email=teacher["email"], full=full)
     return planted
 
@@ -179,7 +180,10 @@ def test_free_text_outside_person_records_is_pseudonymised(
     assert len(cassette.records("orgs")) == len(orgs)
     assert len(cassette.records("enrollments")) == len(enrollments)
     assert len(cassette.records("results")) == len(results)
-    assert "skywardPickupNote" in cassette.records("enrollments")[0]
+    vendor = cassette.records("enrollments")[0]
+    assert "skywardPickupNote" in vendor
+    assert vendor["skywardGuardianPhone"] is None
+    assert "2175550188" not in cassette.text
 
     with replay_session(path, retry=NO_SLEEP) as client:
         assert len(client.classes.list().all()) == len(classes)
