@@ -4,7 +4,7 @@ Each page of a listing passes through :class:`SkywardQuirks` before records are 
 models (the client's ``preprocessor`` hook). Every change is recorded in a
 :class:`QuirkReport`, reachable with :func:`quirk_report`; nothing is dropped silently.
 
-Known Skyward behaviour handled here (reference section 3.3):
+Known Skyward behaviour handled here (as reported by Skyward districts and vendors):
 
 * **duplicate staff rows**: SMS can send several rows for one staff member (same
   ``sourcedId``, role teacher, administrator or aide), typically one per school. Rows on

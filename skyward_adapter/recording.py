@@ -1,29 +1,40 @@
 """Record a Skyward session into a scrubbed vcrpy cassette, and replay it without credentials.
 
 For test suites that want real Skyward answers without a network or secrets in the
-repository. Needs ``vcrpy`` (a development dependency).
+repository. Needs ``vcrpy`` (a development dependency), imported on first use.
 
 Recording (:func:`record_session`) scrubs every interaction before it is kept:
 
-* credentials: the ``Authorization`` and cookie headers are removed; ``oauth_*`` query
-  parameters are dropped; ``client_id``, ``client_secret`` (and assertions, passwords)
-  in token request bodies become ``REDACTED``; ``access_token`` (and refresh tokens) in
-  token responses become ``REDACTED``; any configured secret found in a body or header is
-  replaced.
-* personal data (``pii=True``): the names, email, phone, sms, username, identifier,
-  ``userIds`` identifiers, password, birth date, city of birth and personal ``metadata``
-  of users and demographics are replaced by pseudonyms. The same original value gets
-  the same pseudonym everywhere in the cassette: pseudonyms are derived with
-  HMAC-SHA256 under a random per-cassette key that is never stored, then turned into
-  readable fake names, usernames, ``@example.invalid`` emails, ``555`` phone numbers.
-* sourcedIds and references are kept, so records still resolve to each other; with
+* credentials: the ``Authorization`` and cookie headers are removed; ``oauth_*`` and
+  other secret query parameters are dropped; token request bodies keep only
+  ``grant_type`` and ``scope`` (every other value becomes ``REDACTED``); ``access_token``
+  (and refresh tokens) in token responses become ``REDACTED``; any configured secret
+  found anywhere is replaced.
+* personal data (``pii=True``), by a whitelist: only values known to carry no personal
+  data are kept as sent: sourcedIds and references, enumerations from the OneRoster 1.1
+  vocabularies (``status``, ``role``, ``type``, ...), grades and periods, dates of known
+  date fields, numbers and booleans (not those of a vendor field whose name looks
+  personal, such as ``guardianPhone``), scopes and error codes. Every other
+  string (names, emails, identifiers, titles, class locations, result comments, org
+  names, ``metadata`` and vendor fields, unknown query parameters and filter values) is
+  replaced by a consistent pseudonym; sex and race/ethnicity flags become ``null``. Free
+  text that must stay readable (error descriptions, unknown headers such as
+  ``X-Request-Id``, non-JSON bodies) keeps its lower-case words and OneRoster terms;
+  every other word is replaced by its pseudonym.
+* pseudonyms are consistent across the cassette: the same original value gets the same
+  pseudonym everywhere, derived with HMAC-SHA256 under a random per-cassette key that
+  is never stored, then turned into readable fake names, usernames, ``@example.invalid``
+  emails, ``555`` phone numbers, dates.
+* sourcedIds are kept, so records still resolve to each other; with
   ``pseudonymise_ids=True`` they are replaced consistently everywhere (bodies, hrefs,
-  request URLs, ``Link`` headers, filter literals), so references still resolve.
+  request URLs, ``Link`` headers, filter literals, error descriptions, headers).
 
-Before the cassette is written, it is searched for every configured secret (Key,
-Secret, access token, every token issued during the session, ``secrets=``) and every
-original personal value that was replaced. If any is found, nothing is written and
-:class:`RecordingLeakError` names which kind of value leaked (never the value).
+Before the cassette is written, every request (URI, query, filter literals, headers,
+body) and every response (headers, ``Link`` URLs, body) is searched for every
+configured secret (Key, Secret, access token, every token issued during the session,
+``secrets=``) and every original value that was replaced. If any is found, nothing is
+written and :class:`RecordingLeakError` names the kind of value and where it was
+(interaction, request or response, header or JSON path), never the value.
 
 Replaying (:func:`replay_session`) matches requests on method, path and query (OAuth 1
 parameters ignored), never on host, headers or body, so a cassette recorded against one
@@ -45,22 +56,34 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
-import vcr
-from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.serialize import deserialize, serialize
-from vcr.serializers import yamlserializer
+import attrs
 
-from oneroster_client.client import OneRosterClient
+from oneroster_client import OneRosterClient
+from oneroster_client._redact import REDACTED, secret_query_values
 from oneroster_client.endpoints import OPERATIONS
 from oneroster_client.errors import OneRosterError
+from oneroster_client.models import (
+    ClassType,
+    GUIDType,
+    Importance,
+    OrgType,
+    RoleType,
+    ScoreStatus,
+    SessionType,
+    StatusType,
+)
 from skyward_adapter.connection import connect
 from skyward_adapter.settings import ONEROSTER_PATH, SkywardSettings
 
+if TYPE_CHECKING:
+    import vcr
+
 __all__ = [
     "REDACTED",
+    "LeakPlace",
     "RecordingLeakError",
     "record_http",
     "record_session",
@@ -69,21 +92,48 @@ __all__ = [
     "replay_settings",
 ]
 
-REDACTED = "REDACTED"
-"""What a removed credential is replaced with in a cassette."""
-
 MATCH_ON = ("method", "path", "skyward_query")
 """How replayed requests are matched to recorded ones."""
 
 _MIN_SECRET_LENGTH = 4
-_MIN_SUBSTRING_LENGTH = 6
+_MIN_DISTINCTIVE_LENGTH = 4
 _DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_FORM_FIELDS = frozenset(
+_TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token"})
+_SECRET_FIELDS = frozenset(
     {"client_id", "client_secret", "client_assertion", "password", "refresh_token", "code"}
 )
-_TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "id_token"})
+_KEPT_FORM_FIELDS = frozenset({"grant_type", "scope"})
+_KEPT_QUERY_PARAMS = frozenset({"limit", "offset", "sort", "orderby", "fields"})
+# Headers whose values are protocol data, kept as sent (secrets still replaced).
+_PROTOCOL_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "date",
+        "expires",
+        "pragma",
+        "retry-after",
+        "server",
+        "transfer-encoding",
+        "user-agent",
+        "vary",
+        "www-authenticate",
+        "x-total-count",
+    }
+)
+# Protocol headers whose words ("Sun", "May", "4") are not looked up as names.
+_DATES_AND_COUNTS = frozenset(
+    {"date", "expires", "last-modified", "retry-after", "content-length", "x-total-count"}
+)
 
-# Personal fields of users and demographics, and the kind of pseudonym each gets.
+# --- what is personal and what is kept --------------------------------------------------
+
+# Fields of people and the kind of pseudonym each gets.
 _PERSON_FIELDS = {
     "givenName": "given",
     "familyName": "family",
@@ -97,17 +147,75 @@ _PERSON_FIELDS = {
     "username": "username",
     "identifier": "identifier",
     "birthDate": "date",
-    "cityOfBirth": "text",
 }
+# Demographic values with so few possible values that any consistent pseudonym would
+# give them away: replaced by null.
+_NULLED_FIELDS = frozenset(
+    {
+        "sex",
+        "americanIndianOrAlaskaNative",
+        "asian",
+        "blackOrAfricanAmerican",
+        "nativeHawaiianOrOtherPacificIslander",
+        "white",
+        "demographicRaceTwoOrMoreRaces",
+        "hispanicOrLatinoEthnicity",
+    }
+)
 _PERSON_MARKERS = frozenset({"givenName", "familyName", "username", "enabledUser", "birthDate"})
+_ENUM_FIELDS = frozenset(
+    {
+        "status",
+        "role",
+        "roles",
+        "type",
+        "classType",
+        "sessionType",
+        "importance",
+        "scoreStatus",
+        "enabledUser",
+        "primary",
+        "token_type",
+        "grant_type",
+    }
+)
+_CODE_FIELDS = frozenset({"error", "imsx_codeMajor", "imsx_severity", "imsx_codeMinor"})
+_DESCRIPTION_FIELDS = frozenset({"imsx_description", "error_description"})
+_DATE_FIELDS = frozenset(
+    {
+        "dateLastModified",
+        "startDate",
+        "endDate",
+        "beginDate",
+        "assignDate",
+        "dueDate",
+        "scoreDate",
+        "schoolYear",
+    }
+)
+# CEDS grade levels used by OneRoster 1.1 (section 4.13.3 of the specification).
+_GRADES = frozenset(
+    ["IT", "PR", "PK", "TK", "KG", "PS", "UG", "Other", "Ungraded"]
+    + [f"{grade:02d}" for grade in range(1, 14)]
+)
+_SPELLINGS = ("tobedeleted", "inactive", "deleted", "todelete", "true", "false", "bearer")
+_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?")
+_DATE_TIME_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})?")
+_PERIOD = re.compile(r"\d[0-9A-Za-z]{0,3}")
+_CODE = re.compile(r"[a-z][a-z_ ]{0,40}")
+_SCOPE_PART = re.compile(r"[A-Za-z0-9:/._\-]+")
 _PERSONAL_KEY = re.compile(
     r"name|address|street|city|zip|postal|phone|mobile|mail|birth|dob|ssn|social|guardian|"
-    r"parent|contact|emergency|gender|ethnic|race|language|note",
+    r"parent|contact|emergency|gender|sex|ethnic|race|hispanic|language|note|comment",
     re.IGNORECASE,
 )
-_LOOKS_PERSONAL = re.compile(r"@|\d{3}\D?\d{3}\D?\d{4}")
 _FILTER_PREDICATE = re.compile(r"([\w.]+)(\s*(?:<=|>=|!=|=|<|>|~)\s*)'([^']*)'")
 _LINK_URL = re.compile(r"<([^>]*)>")
+_WORD = re.compile(r"[\w@%+][\w@%+.\-]*[\w@%+]|[\w@%+]")
+_SEPARATOR = re.compile(r"[.\-@+]")
+_SPLIT = re.compile(r"[\s\"'<>(){}\[\],;&=?/\\:]+")
+
+_TOO_DEEP = "(a JSON body nested too deeply to scrub: not recorded)"
 
 # What a leak report calls each kind of value (never the value itself).
 _KIND_NAMES = {
@@ -116,16 +224,111 @@ _KIND_NAMES = {
     "email": "an email address",
     "phone": "a phone or SMS number",
     "username": "a username",
-    "identifier": "a user identifier",
+    "identifier": "an identifier",
     "date": "a birth date",
-    "text": "a personal metadata value",
+    "text": "a free-text value (title, location, comment, vendor field...)",
     "id": "an original sourcedId (pseudonymise_ids=True)",
+    "full": "a full name",
 }
-# Kinds distinctive enough to look for inside longer text, not only as whole values.
-_SUBSTRING_KINDS = frozenset({"email", "phone", "username", "identifier", "id"})
+# Kinds distinctive enough to look for everywhere, also in protocol headers.
+_DISTINCTIVE_KINDS = frozenset({"email", "phone", "username", "identifier", "id"})
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.rstrip("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+_ENUM_TYPES = (
+    StatusType,
+    OrgType,
+    RoleType,
+    SessionType,
+    ClassType,
+    Importance,
+    ScoreStatus,
+    GUIDType,
+)
+
+
+def _fold(value: str) -> str:
+    return re.sub(r"[\s_\-]", "", value.lower())
+
+
+# Values of enumerated fields, folded; with the spellings Skyward is known to send.
+_ENUM_VALUES = frozenset(
+    [_fold(member.value) for enum_type in _ENUM_TYPES for member in enum_type]
+    + [_fold(spelling) for spelling in _SPELLINGS]
+)
+
+
+def _vocabulary() -> frozenset[str]:
+    """Words of the OneRoster 1.1 API itself, kept in free text (folded to lower case)."""
+    words: set[str] = {"get", "put", "delete", "post", "oneroster", "ims", "v1p1", "oauth"}
+    words.update(member.value.lower() for enum_type in _ENUM_TYPES for member in enum_type)
+    for op in OPERATIONS:
+        words.update(part.lower() for part in op.path.split("/") if part and "{" not in part)
+        words.update(key.lower() for key in op.envelope_keys)
+        words.add(op.model.__name__.lower())
+        words.update(_camel(field.name).lower() for field in attrs.fields(op.model))
+    return frozenset(words)
+
+
+_VOCABULARY = _vocabulary()
+
+
+def _is_date(value: str) -> bool:
+    match = _DATE.match(value)
+    return match is not None and _DATE_TIME_ZONE.fullmatch(value, match.end()) is not None
+
+
+def _kept_string(key: str, value: str) -> bool:
+    """Whether a string value of field ``key`` is known to carry no personal data."""
+    if not value:
+        return True
+    if key in _ENUM_FIELDS:
+        return _fold(value) in _ENUM_VALUES
+    if key in _CODE_FIELDS:
+        return _CODE.fullmatch(value) is not None
+    if key in _DATE_FIELDS:
+        return _is_date(value)
+    if key == "grades":
+        return value in _GRADES
+    if key == "periods":
+        return _PERIOD.fullmatch(value) is not None
+    if key == "scope":
+        return all(_SCOPE_PART.fullmatch(part) and "@" not in part for part in value.split())
+    return False
+
+
+def _is_person(record: Mapping[str, Any]) -> bool:
+    return any(marker in record for marker in _PERSON_MARKERS)
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in _SPLIT.split(text) if word]
+
+
+# --- the error ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class LeakPlace:
+    """Where a value that should have been scrubbed was found (never the value).
+
+    Attributes:
+        kind: what kind of value it is, e.g. ``"the Secret"`` or ``"a family name"``.
+        place: where it is, e.g. ``"interaction 3, response body $.users[2].email"``.
+    """
+
+    kind: str
+    place: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.place}"
 
 
 class RecordingLeakError(OneRosterError):
@@ -133,17 +336,25 @@ class RecordingLeakError(OneRosterError):
 
     Attributes:
         kinds: which kinds of value were found (e.g. ``"the Secret"``), never the values.
+        places: every finding with its place in the cassette (interaction number, request
+            or response, header name or JSON path).
         path: the cassette path that was not written.
     """
 
-    def __init__(self, kinds: Iterable[str], path: str) -> None:
-        self.kinds = tuple(kinds)
+    _SHOWN = 10
+
+    def __init__(self, places: Iterable[LeakPlace], path: str) -> None:
+        self.places = tuple(places)
+        self.kinds = tuple(dict.fromkeys(found.kind for found in self.places))
         self.path = path
+        shown = "; ".join(str(found) for found in self.places[: self._SHOWN])
+        more = len(self.places) - self._SHOWN
+        if more > 0:
+            shown += f"; and {more} more"
         super().__init__(
-            f"the recording was not written to {path}: it still contains "
-            f"{', '.join(self.kinds)}. Nothing was saved; check where the value travels "
-            "(a URL, a header, a vendor field) and add it to the scrubbing (secrets=...) "
-            "or report it as a bug"
+            f"the recording was not written to {path}: it still contains {shown}. "
+            "Nothing was saved; check where the value travels (a URL, a header, a vendor "
+            "field) and add it to the scrubbing (secrets=...) or report it as a bug"
         )
 
 
@@ -158,6 +369,27 @@ def _word(digest: bytes, start: int, syllables: int) -> str:
     return "".join(letters)
 
 
+def _format_pseudonym(d: bytes, kind: str) -> str:
+    number = int.from_bytes(d[8:16], "big")
+    if kind == "given":
+        return _word(d, 0, 3).capitalize()
+    if kind == "family":
+        return _word(d, 3, 4).capitalize()
+    if kind == "username":
+        return f"{_word(d, 0, 2)}.{_word(d, 2, 3)}{number % 1000:03d}"
+    if kind == "email":
+        return f"{_word(d, 0, 2)}.{_word(d, 2, 3)}{number % 1000:03d}@example.invalid"
+    if kind == "phone":
+        return f"(555) 9{number % 100:02d}-{(number // 100) % 10000:04d}"
+    if kind == "identifier":
+        return f"PSN{number % 10**10:010d}"
+    if kind == "date":
+        return f"{1900 + d[0] % 28:04d}-{1 + d[1] % 12:02d}-{1 + d[2] % 28:02d}"
+    if kind == "id":
+        return "id-" + d[:8].hex()
+    return "redacted-" + d[:5].hex()
+
+
 class _Pseudonyms:
     """Consistent pseudonyms: HMAC-SHA256 of the value under a key that is never stored."""
 
@@ -170,7 +402,7 @@ class _Pseudonyms:
 
     def of(self, value: str, kind: str) -> str:
         with self.lock:
-            if value in self.issued:
+            if value in self.issued or value == REDACTED:
                 # vcrpy runs the request filter again on filtered requests: idempotent.
                 return value
             found = self._by_original.get(value)
@@ -181,37 +413,21 @@ class _Pseudonyms:
             self.originals.setdefault(value, kind)
             return found
 
+    def known(self, value: str) -> str | None:
+        """The pseudonym already given to ``value``, if any."""
+        with self.lock:
+            return self._by_original.get(value)
+
     def _make(self, value: str, kind: str) -> str:
         counter = 0
         while True:
             message = f"{kind}\x00{counter}\x00{value}".encode()
             digest = hmac.new(self._key, message, hashlib.sha256).digest()
-            candidate = self._format(digest, kind)
+            candidate = _format_pseudonym(digest, kind)
             # A pseudonym must never equal a real value seen so far (or another pseudonym).
             if candidate not in self.originals and candidate not in self.issued:
                 return candidate
             counter += 1
-
-    @staticmethod
-    def _format(d: bytes, kind: str) -> str:
-        number = int.from_bytes(d[8:16], "big")
-        if kind == "given":
-            return _word(d, 0, 3).capitalize()
-        if kind == "family":
-            return _word(d, 3, 4).capitalize()
-        if kind == "username":
-            return f"{_word(d, 0, 2)}.{_word(d, 2, 3)}{number % 1000:03d}"
-        if kind == "email":
-            return f"{_word(d, 0, 2)}.{_word(d, 2, 3)}{number % 1000:03d}@example.invalid"
-        if kind == "phone":
-            return f"(555) 9{number % 100:02d}-{(number // 100) % 10000:04d}"
-        if kind == "identifier":
-            return f"PSN{number % 10**10:010d}"
-        if kind == "date":
-            return f"{1900 + d[0] % 28:04d}-{1 + d[1] % 12:02d}-{1 + d[2] % 28:02d}"
-        if kind == "id":
-            return "id-" + d[:8].hex()
-        return "redacted-" + d[:5].hex()
 
 
 # --- scrubbing -----------------------------------------------------------------------------
@@ -228,8 +444,56 @@ def _compile_templates() -> list[re.Pattern[str]]:
 _TEMPLATES = _compile_templates()
 
 
+class _Secrets:
+    """The secret values of a session: configured ones and tokens issued while recording."""
+
+    def __init__(self, settings: SkywardSettings, extra: Iterable[str]) -> None:
+        self.key = settings.key
+        public = settings.base_url + " " + (settings.token_url or "")
+        named: list[tuple[str, str]] = []
+        # A Key that is part of the URLs is public anyway; it cannot be scrubbed from paths.
+        if settings.key and settings.key not in public:
+            named.append(("the Key", settings.key))
+        if settings.secret:
+            named.append(("the Secret", settings.secret))
+        if settings.access_token:
+            named.append(("the access token", settings.access_token))
+        named += [("a value passed in secrets=", value) for value in extra if value]
+        self._named = [(kind, v) for kind, v in named if len(v) >= _MIN_SECRET_LENGTH]
+        self._basic: str | None = None
+        if settings.key and settings.secret:
+            pair = f"{quote_plus(settings.key)}:{quote_plus(settings.secret)}"
+            self._basic = base64.b64encode(pair.encode()).decode()
+        self._issued: set[str] = set()
+        self._lock = threading.Lock()
+
+    def issued(self, token: str) -> None:
+        with self._lock:
+            self._issued.add(token)
+
+    def forms(self) -> list[tuple[str, str]]:
+        """(kind, form) for every secret in every encoding, longest first."""
+        with self._lock:
+            issued = [("an access token issued during the session", t) for t in self._issued]
+        forms: list[tuple[str, str]] = []
+        for kind, value in self._named + issued:
+            if len(value) >= _MIN_SECRET_LENGTH:
+                forms += [
+                    (kind, form) for form in {value, quote(value, safe=""), quote_plus(value)}
+                ]
+        if self._basic is not None:
+            forms.append(("the Key and Secret (HTTP Basic)", self._basic))
+        # Longest first, so a secret containing another is replaced whole.
+        return sorted(forms, key=lambda item: len(item[1]), reverse=True)
+
+    def replace(self, text: str) -> str:
+        for _kind, form in self.forms():
+            text = text.replace(form, REDACTED)
+        return text
+
+
 class _Scrubber:
-    """Scrubs interactions while recording and checks the cassette before it is written."""
+    """Scrubs interactions while recording; :class:`_LeakCheck` checks the result."""
 
     def __init__(
         self,
@@ -244,79 +508,199 @@ class _Scrubber:
         self.pii = pii
         self.pseudonymise_ids = pseudonymise_ids
         self.pseudonyms = _Pseudonyms(key if key is not None else _secrets.token_bytes(32))
-        self.issued_tokens: set[str] = set()
+        self.secrets = _Secrets(settings, extra_secrets)
         self.clear_ids: set[str] = set()
         self.full_names: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        public = settings.base_url + " " + (settings.token_url or "")
-        named: list[tuple[str, str]] = []
-        # A Key that is part of the URLs is public anyway; it cannot be scrubbed from paths.
-        if settings.key and settings.key not in public:
-            named.append(("the Key", settings.key))
-        if settings.secret:
-            named.append(("the Secret", settings.secret))
-        if settings.access_token:
-            named.append(("the access token", settings.access_token))
-        named += [("a value passed in secrets=", value) for value in extra_secrets if value]
-        self.named_secrets = [(kind, v) for kind, v in named if len(v) >= _MIN_SECRET_LENGTH]
+        root = urlsplit(settings.api_root).path
+        self.vocabulary = _VOCABULARY | {part.lower() for part in root.split("/") if part}
 
-    # secrets ------------------------------------------------------------------------------
-
-    def _all_secrets(self) -> list[tuple[str, str]]:
+    def seen(self) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+        """Original values replaced (with their kind), sourcedIds kept, full names seen."""
+        with self.pseudonyms.lock:
+            originals = dict(self.pseudonyms.originals)
         with self._lock:
-            issued = [("an access token issued during the session", t) for t in self.issued_tokens]
-        return self.named_secrets + [(k, v) for k, v in issued if len(v) >= _MIN_SECRET_LENGTH]
+            return originals, set(self.clear_ids), list(self.full_names)
 
-    def _secret_forms(self) -> list[tuple[str, str]]:
-        forms: list[tuple[str, str]] = []
-        for kind, value in self._all_secrets():
-            for form in {value, quote(value, safe=""), quote_plus(value)}:
-                forms.append((kind, form))
-        if self.settings.key and self.settings.secret:
-            pair = f"{quote_plus(self.settings.key)}:{quote_plus(self.settings.secret)}"
-            basic = base64.b64encode(pair.encode()).decode()
-            forms.append(("the Key and Secret (HTTP Basic)", basic))
-        # Longest first, so a secret containing another is replaced whole.
-        return sorted(forms, key=lambda item: len(item[1]), reverse=True)
+    # values -------------------------------------------------------------------------------
 
-    def _replace_secrets(self, text: str) -> str:
-        for _kind, form in self._secret_forms():
-            text = text.replace(form, REDACTED)
-        return text
+    def sourced_id(self, value: str) -> str:
+        if self.pseudonymise_ids:
+            return self.pseudonyms.of(value, "id")
+        with self._lock:
+            self.clear_ids.add(value)
+        return value
+
+    def string(self, key: str, value: str) -> Any:
+        """The stored form of the string ``value`` of field ``key``."""
+        if key == "sourcedId":
+            return self.sourced_id(value)
+        if key == "href":
+            return self.map_url(value)
+        if key == "password" and value:
+            return REDACTED
+        if not self.pii or _kept_string(key, value):
+            return self.secrets.replace(value)
+        if key in _NULLED_FIELDS:
+            return None
+        if key in _DESCRIPTION_FIELDS:
+            return self.free_text(value)
+        return self.pseudonyms.of(value, _PERSON_FIELDS.get(key, "text"))
+
+    def scalar(self, key: str, value: Any, vendor: bool) -> Any:
+        """The stored form of a number, boolean or null."""
+        if not self.pii or value is None:
+            return value
+        if key in _NULLED_FIELDS or key in _PERSON_FIELDS:
+            return None  # e.g. a phone number sent as a JSON number
+        if (vendor or key.lower() not in _VOCABULARY) and _PERSONAL_KEY.search(key):
+            return None  # a vendor field such as guardianPhone
+        return value
+
+    def free_text(self, text: str) -> str:
+        """Readable free text: lower-case words and OneRoster terms kept, the rest replaced."""
+        text = self.secrets.replace(text)
+        return _WORD.sub(lambda match: self._free_word(match.group(0)), text)
+
+    def _free_word(self, word: str) -> str:
+        known = self._known(word)
+        if known is not None:
+            return known
+        inner = self._known_inside(word)
+        if inner is not None:
+            # An id or email inside a longer word ("req-ISD123-usr-1"): the same pseudonym
+            # as everywhere else, and the rest of the word read on its own.
+            start, end, mapped = inner
+            return self.free_text(word[:start]) + mapped + self.free_text(word[end:])
+        if (
+            not self.pii
+            or (word.isascii() and word.isalpha() and word.islower())
+            or word.lower() in self.vocabulary
+        ):
+            return word
+        return self.pseudonyms.of(word, "text")
+
+    def _known(self, word: str) -> str | None:
+        """What ``word`` becomes when it was seen before (a pseudonym, a kept id), else None."""
+        known = self.pseudonyms.known(word)
+        if known is not None:
+            return known
+        with self._lock:
+            clear = word in self.clear_ids
+        if clear or word == REDACTED or word in self.pseudonyms.issued:
+            return word
+        return None
+
+    def _known_inside(self, word: str) -> tuple[int, int, str] | None:
+        """The longest known value inside ``word`` between separators, with its position."""
+        separators = list(_SEPARATOR.finditer(word))
+        starts = [0, *(m.end() for m in separators)]
+        ends = [*(m.start() for m in separators), len(word)]
+        best: tuple[int, int, str] | None = None
+        for start in starts:
+            for end in ends:
+                if end <= start or (start, end) == (0, len(word)):
+                    continue
+                if best is not None and end - start <= best[1] - best[0]:
+                    continue
+                mapped = self._known(word[start:end])
+                if mapped is not None:
+                    best = (start, end, mapped)
+        return best
+
+    # JSON ---------------------------------------------------------------------------------
+
+    def scrub_json(self, value: Any, key: str = "", vendor: bool = False) -> Any:
+        if isinstance(value, list):
+            return [self.scrub_json(item, key, vendor) for item in value]
+        if isinstance(value, dict):
+            return self._scrub_object(value, vendor)
+        if isinstance(value, str):
+            if key in _TOKEN_FIELDS and value:
+                self.secrets.issued(value)
+                return REDACTED
+            return self.string(key, value) if not vendor else self._vendor_string(key, value)
+        return self.scalar(key, value, vendor)
+
+    def _scrub_object(self, value: Mapping[str, Any], vendor: bool) -> dict[str, Any]:
+        given, family = value.get("givenName"), value.get("familyName")
+        named = isinstance(given, str) and isinstance(family, str) and given and family
+        if self.pii and named and _is_person(value):
+            with self._lock:
+                self.full_names.add((str(given), str(family)))
+        return {
+            name: self.scrub_json(item, name, vendor or name == "metadata")
+            for name, item in value.items()
+        }
+
+    def _vendor_string(self, key: str, value: str) -> Any:
+        # Vendor data (metadata, extensions) has no known vocabulary: only references stay.
+        if key in ("sourcedId", "href", "password") or key in _TOKEN_FIELDS:
+            return self.string(key, value)
+        if not self.pii or not value:
+            return self.secrets.replace(value)
+        kind = "email" if "@" in value else _PERSON_FIELDS.get(key, "text")
+        return self.pseudonyms.of(value, kind)
+
+    def scrub_text(self, text: str, content_type: str) -> str:
+        """A body: JSON by field, form by parameter, anything else as free text."""
+        stripped = text.lstrip()
+        if stripped.startswith(("{", "[")):
+            try:
+                data = json.loads(text)
+                scrubbed = self.scrub_json(data)
+            except ValueError:
+                return self.free_text(text)
+            except RecursionError:
+                # Nested too deeply to walk: nothing of it can be shown to be safe.
+                return _TOO_DEEP
+            return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":"))
+        if "x-www-form-urlencoded" in content_type or "grant_type=" in text:
+            return "&".join(
+                f"{quote_plus(name)}={self._form_value(name, value)}"
+                for name, value in parse_qsl(text, keep_blank_values=True)
+            )
+        return self.free_text(text)
+
+    def _form_value(self, name: str, value: str) -> str:
+        return quote_plus(self.secrets.replace(value)) if name in _KEPT_FORM_FIELDS else REDACTED
 
     # URLs ---------------------------------------------------------------------------------
 
     def map_url(self, url: str) -> str:
-        """Drop OAuth parameters and pseudonymise ids and personal filter literals in a URL."""
+        """Drop credentials and scrub ids, filter literals and other values in a URL."""
         parts = urlsplit(url)
-        path = self._map_path(parts.path) if self.pseudonymise_ids else parts.path
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            kept: list[tuple[str, str]] = []
-            changed = False
-            for name, value in pairs:
-                lowered = name.lower()
-                if lowered.startswith("oauth_") or lowered in _TOKEN_FIELDS | _SECRET_FORM_FIELDS:
-                    changed = True
-                    continue
-                if lowered == "filter":
-                    mapped = self._map_filter(value)
-                    changed = changed or mapped != value
-                    value = mapped
-                kept.append((name, value))
-            if changed:
-                query = "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in kept)
+        path = self._map_path(parts.path)
+        query = self._map_query(url, parts.query) if parts.query else parts.query
         return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
 
+    def _map_query(self, url: str, query: str) -> str:
+        secret_values = set(secret_query_values(url))
+        kept: list[tuple[str, str]] = []
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            lowered = name.lower()
+            if (
+                lowered.startswith("oauth_")
+                or lowered in _TOKEN_FIELDS | _SECRET_FIELDS
+                or (value and value in secret_values)
+            ):
+                continue
+            if lowered == "filter":
+                value = _FILTER_PREDICATE.sub(self._map_predicate, value)
+            elif lowered not in _KEPT_QUERY_PARAMS and value and self.pii:
+                value = self.pseudonyms.of(value, "text")
+            kept.append((name, self.secrets.replace(value)))
+        return "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in kept)
+
+    def _map_predicate(self, match: re.Match[str]) -> str:
+        field, operator, literal = match.group(1), match.group(2), match.group(3)
+        mapped = self.string(field.split(".")[-1], literal) if literal else literal
+        return f"{field}{operator}'{'' if mapped is None else mapped}'"
+
     def _map_path(self, path: str) -> str:
-        lowered = path.lower()
-        index = lowered.find(ONEROSTER_PATH)
-        prefix, rest = (
-            (path[: index + len(ONEROSTER_PATH)], path[index + len(ONEROSTER_PATH) :])
-            if index >= 0
-            else ("", path)
-        )
+        index = path.lower().find(ONEROSTER_PATH)
+        cut = index + len(ONEROSTER_PATH) if index >= 0 else 0
+        prefix, rest = path[:cut], path[cut:]
         for pattern in _TEMPLATES:
             match = pattern.fullmatch(rest)
             if match is None or not match.groupdict():
@@ -325,117 +709,40 @@ class _Scrubber:
             last = 0
             for name in match.groupdict():
                 start, end = match.span(name)
-                original = unquote(rest[start:end])
-                pieces.append(rest[last:start])
-                pieces.append(quote(self.pseudonyms.of(original, "id"), safe=""))
+                mapped = self.sourced_id(unquote(rest[start:end]))
+                pieces += [rest[last:start], quote(mapped, safe="")]
                 last = end
             pieces.append(rest[last:])
             return prefix + "".join(pieces)
         return path
 
-    def _map_filter(self, text: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            field, operator, literal = match.group(1), match.group(2), match.group(3)
-            leaf = field.split(".")[-1]
-            if self.pseudonymise_ids and leaf == "sourcedId" and literal:
-                literal = self.pseudonyms.of(literal, "id")
-            elif self.pii and leaf in _PERSON_FIELDS and literal:
-                literal = self.pseudonyms.of(literal, _PERSON_FIELDS[leaf])
-            return f"{field}{operator}'{literal}'"
+    # headers ------------------------------------------------------------------------------
 
-        return _FILTER_PREDICATE.sub(replace, text)
-
-    # JSON ---------------------------------------------------------------------------------
-
-    def scrub_json(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.scrub_json(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        person = _is_person(value)
-        given, family = value.get("givenName"), value.get("familyName")
-        if (
-            self.pii
-            and person
-            and isinstance(given, str)
-            and isinstance(family, str)
-            and given.strip()
-            and family.strip()
-        ):
-            with self.pseudonyms.lock:
-                self.full_names.add((given, family))
-        output: dict[str, Any] = {}
-        for name, item in value.items():
-            output[name] = self._scrub_field(name, item, person)
-        return output
-
-    def _scrub_field(self, name: str, item: Any, person: bool) -> Any:
-        if name in _TOKEN_FIELDS and isinstance(item, str) and item:
-            with self._lock:
-                self.issued_tokens.add(item)
-            return REDACTED
-        if name == "sourcedId" and isinstance(item, str):
-            if self.pseudonymise_ids:
-                return self.pseudonyms.of(item, "id")
-            with self._lock:
-                self.clear_ids.add(item)
-            return item
-        if name == "href" and isinstance(item, str) and self.pseudonymise_ids:
-            return self.map_url(item)
-        if name == "password" and item:
-            return REDACTED
-        if self.pii and person:
-            if name in _PERSON_FIELDS and isinstance(item, str) and item:
-                return self.pseudonyms.of(item, _PERSON_FIELDS[name])
-            if name == "userIds" and isinstance(item, list):
-                return [self._scrub_user_id(entry) for entry in item]
-            if name == "metadata" and isinstance(item, dict):
-                return self._scrub_metadata(item, personal=False)
-        return self.scrub_json(item)
-
-    def _scrub_user_id(self, entry: Any) -> Any:
-        if isinstance(entry, dict) and isinstance(entry.get("identifier"), str):
-            entry = dict(entry)
-            if entry["identifier"]:
-                entry["identifier"] = self.pseudonyms.of(entry["identifier"], "identifier")
-        return entry
-
-    def _scrub_metadata(self, value: Any, *, personal: bool) -> Any:
-        if isinstance(value, dict):
-            return {
-                key: self._scrub_metadata(item, personal=personal or _personal_key(key))
-                for key, item in value.items()
-            }
-        if isinstance(value, list):
-            return [self._scrub_metadata(item, personal=personal) for item in value]
-        if isinstance(value, str) and value and (personal or _LOOKS_PERSONAL.search(value)):
-            kind = "email" if "@" in value else "text"
-            return self.pseudonyms.of(value, kind)
-        return value
+    def header(self, name: str, value: str) -> str:
+        lowered = name.lower()
+        if lowered in ("link", "location", "content-location"):
+            if lowered == "link":
+                return _LINK_URL.sub(lambda m: f"<{self.map_url(m.group(1))}>", value)
+            return self.map_url(value)
+        if lowered in _PROTOCOL_HEADERS:
+            return self.secrets.replace(value)
+        return self.free_text(value)
 
     # vcrpy hooks --------------------------------------------------------------------------
 
     def request(self, request: Any) -> Any:
         """``before_record_request``: the request as it may be stored."""
+        request.uri = self.map_url(request.uri)
         for name in list(request.headers):
             if name.lower() in _DROPPED_HEADERS:
                 del request.headers[name]
-        request.uri = self.map_url(request.uri)
+            else:
+                request.headers[name] = self.header(name, str(request.headers[name]))
         body = request.body
         if isinstance(body, bytes | str) and body:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
             content_type = str(request.headers.get("Content-Type", "")).lower()
-            if "x-www-form-urlencoded" in content_type or (
-                "grant_type=" in text and not text.lstrip().startswith("{")
-            ):
-                pairs = parse_qsl(text, keep_blank_values=True)
-                text = "&".join(
-                    f"{quote_plus(n)}={REDACTED if n in _SECRET_FORM_FIELDS else quote_plus(v)}"
-                    for n, v in pairs
-                )
-            else:
-                text = self._scrub_text_json(text)
-            request.body = self._replace_secrets(text).encode("utf-8")
+            request.body = self.scrub_text(text, content_type).encode("utf-8")
             _set_header(request.headers, "Content-Length", str(len(request.body)))
         return request
 
@@ -445,157 +752,19 @@ class _Scrubber:
         for name in list(headers):
             if name.lower() in _DROPPED_HEADERS:
                 del headers[name]
-            elif name.lower() == "link":
-                headers[name] = [
-                    _LINK_URL.sub(lambda m: f"<{self.map_url(m.group(1))}>", str(value))
-                    for value in headers[name]
-                ]
+            else:
+                values = headers[name] if isinstance(headers[name], list) else [headers[name]]
+                headers[name] = [self.header(name, str(value)) for value in values]
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes | str) and body:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-            text = self._replace_secrets(self._scrub_text_json(text))
-            encoded = text.encode("utf-8")
+            content_type = " ".join(
+                str(v) for n, vs in headers.items() if n.lower() == "content-type" for v in vs
+            ).lower()
+            encoded = self.scrub_text(text, content_type).encode("utf-8")
             response["body"]["string"] = encoded
             _set_header(headers, "Content-Length", [str(len(encoded))])
-        for name in list(headers):
-            headers[name] = [self._replace_secrets(str(value)) for value in headers[name]]
         return response
-
-    def _scrub_text_json(self, text: str) -> str:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return text
-        return json.dumps(self.scrub_json(data), ensure_ascii=False, separators=(",", ":"))
-
-    # the check ----------------------------------------------------------------------------
-
-    def find_leaks(self, cassette_dict: Mapping[str, Any]) -> list[str]:
-        """Which kinds of secret or personal value still appear in the cassette."""
-        seen = _Seen()
-        for request in cassette_dict.get("requests", []):
-            seen.url(request.uri)
-            seen.texts += [str(v) for v in request.headers.values()]
-            seen.body(request.body)
-        for response in cassette_dict.get("responses", []):
-            for header_values in response.get("headers", {}).values():
-                for value in header_values if isinstance(header_values, list) else [header_values]:
-                    seen.texts.append(str(value))
-                    for url in _LINK_URL.findall(str(value)):
-                        seen.url(url)
-            seen.body(response.get("body", {}).get("string"))
-        whole = "\n".join(seen.texts)
-        words = _Words(whole)
-        found: list[str] = []
-
-        def report(name: str) -> None:
-            if name not in found:
-                found.append(name)
-
-        key = self.settings.key
-        for kind, form in self._secret_forms():
-            # The Key may be an ordinary word: look for it as whole words only.
-            if words.contains(form) if form == key else form in whole:
-                report(kind)
-        with self.pseudonyms.lock:
-            originals = dict(self.pseudonyms.originals)
-            full_names = list(self.full_names)
-        for original, kind in originals.items():
-            if original in self.clear_ids and kind != "id":
-                continue  # e.g. an identifier equal to the sourcedId, which is kept
-            if kind in _SUBSTRING_KINDS:
-                hit = original in seen.values or (
-                    len(original) >= _MIN_SUBSTRING_LENGTH and words.contains(original)
-                )
-            else:
-                # Names and dates are ordinary words elsewhere (a subject called "Art"):
-                # they count where personal data lives, in person records and URLs.
-                hit = original in seen.person_values or original in seen.url_values
-            if hit:
-                report(_KIND_NAMES.get(kind, "a personal value"))
-        for given, family in full_names:
-            if words.contains(f"{given} {family}"):
-                report("a full name")
-        return found
-
-
-class _Words:
-    """The words of a text, and runs of up to three of them, for fast whole-word lookups."""
-
-    LONGEST = 3
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        words = [word for word in _TOKEN_SPLIT.split(text) if word]
-        self.runs: set[str] = set(words)
-        for length in range(2, self.LONGEST + 1):
-            self.runs.update(
-                " ".join(words[start : start + length]) for start in range(len(words) - length + 1)
-            )
-
-    def contains(self, value: str) -> bool:
-        words = [word for word in _TOKEN_SPLIT.split(value) if word]
-        if not words:
-            return False
-        if len(words) > self.LONGEST:
-            return value in self.text
-        return " ".join(words) in self.runs
-
-
-_TOKEN_SPLIT = re.compile(r"[\s\"'<>(){}\[\],;&=?/\\]+")
-
-
-class _Seen:
-    """The strings of a cassette: whole texts, JSON values, values of person records, URLs."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.values: set[str] = set()
-        self.person_values: set[str] = set()
-        self.url_values: set[str] = set()
-
-    def url(self, url: str) -> None:
-        self.texts.append(url)
-        parts = urlsplit(url)
-        found = {unquote(segment) for segment in parts.path.split("/") if segment}
-        for _name, value in parse_qsl(parts.query, keep_blank_values=True):
-            found.add(value)
-            found.update(literal for _f, _o, literal in _FILTER_PREDICATE.findall(value))
-        self.url_values |= found
-        self.values |= found
-
-    def body(self, body: Any) -> None:
-        if not isinstance(body, bytes | str) or not body:
-            return
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        self.texts.append(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            self.values.update(v for _n, v in parse_qsl(text, keep_blank_values=True))
-            return
-        stack: list[tuple[Any, bool]] = [(data, False)]
-        while stack:
-            item, in_person = stack.pop()
-            if isinstance(item, dict):
-                person = in_person or _is_person(item)
-                stack.extend((value, person) for value in item.values())
-            elif isinstance(item, list):
-                stack.extend((value, in_person) for value in item)
-            elif isinstance(item, str):
-                self.values.add(item)
-                if in_person:
-                    self.person_values.add(item)
-
-
-def _personal_key(key: str) -> bool:
-    return bool(_PERSONAL_KEY.search(key))
-
-
-def _is_person(record: Mapping[str, Any]) -> bool:
-    return any(marker in record for marker in _PERSON_MARKERS) or (
-        "sex" in record and "sourcedId" in record
-    )
 
 
 def _set_header(headers: Any, name: str, value: Any) -> None:
@@ -605,37 +774,213 @@ def _set_header(headers: Any, name: str, value: Any) -> None:
             return
 
 
+# --- the check before writing ----------------------------------------------------------------
+
+
+@attrs.define
+class _Place:
+    """One string of the cassette and where it is; ``free`` when it is not protocol data."""
+
+    where: str
+    text: str
+    free: bool
+
+
+def _is_free_word(word: str) -> bool:
+    """Whether a field name or path segment could be data rather than a OneRoster term."""
+    return word.lower() not in _VOCABULARY
+
+
+def _json_places(where: str, data: Any, path: str = "$", key: str = "") -> Iterator[_Place]:
+    if isinstance(data, dict):
+        for name, item in data.items():
+            # Field names are not scrubbed (a vendor may key data by a person): checked.
+            yield _Place(f"{where} {path} (a field name)", str(name), _is_free_word(str(name)))
+            yield from _json_places(where, item, f"{path}.{name}", str(name))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _json_places(where, item, f"{path}[{index}]", key)
+    elif isinstance(data, str):
+        yield _Place(f"{where} {path}", data, not _kept_string(key, data))
+    elif data is not None:
+        yield _Place(f"{where} {path}", str(data), False)
+
+
+def _url_places(where: str, url: str) -> Iterator[_Place]:
+    # The most precise places first: a finding is reported at the first place it occurs.
+    parts = urlsplit(url)
+    for segment in parts.path.split("/"):
+        if segment:
+            yield _Place(f"{where} path", unquote(segment), _is_free_word(unquote(segment)))
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        free = name.lower() not in ("limit", "offset")
+        yield _Place(f"{where} query {name}", value, free)
+        for field, _op, literal in _FILTER_PREDICATE.findall(value):
+            yield _Place(f"{where} filter {field}", literal, True)
+    yield _Place(where, url, False)
+
+
+def _body_places(where: str, body: Any) -> Iterator[_Place]:
+    if not isinstance(body, bytes | str) or not body:
+        return
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        if "=" in text and " " not in text.strip():
+            for name, value in parse_qsl(text, keep_blank_values=True):
+                yield _Place(f"{where} body field {name}", value, name not in _KEPT_FORM_FIELDS)
+        else:
+            yield _Place(f"{where} body text", text, True)
+    else:
+        yield from _json_places(f"{where} body", data)
+    yield _Place(f"{where} body", text, False)
+
+
+def _header_places(where: str, headers: Mapping[str, Any]) -> Iterator[_Place]:
+    for name, values in headers.items():
+        for value in values if isinstance(values, list) else [values]:
+            place = f"{where} header {name}"
+            lowered = str(name).lower()
+            yield _Place(place, str(value), lowered not in _DATES_AND_COUNTS)
+            for url in _LINK_URL.findall(str(value)) if lowered == "link" else ():
+                yield from _url_places(f"{place} URL", url)
+
+
+def _cassette_places(cassette_dict: Mapping[str, Any]) -> Iterator[_Place]:
+    requests = cassette_dict.get("requests", [])
+    responses = cassette_dict.get("responses", [])
+    for number, (request, response) in enumerate(zip(requests, responses, strict=False), 1):
+        where = f"interaction {number}"
+        yield from _url_places(f"{where}, request URI", request.uri)
+        yield from _header_places(f"{where}, request", request.headers)
+        yield from _body_places(f"{where}, request", request.body)
+        yield from _header_places(f"{where}, response", response.get("headers", {}))
+        yield from _body_places(f"{where}, response", response.get("body", {}).get("string"))
+
+
+class _WordIndex:
+    """Runs of up to three words of many texts, each with the first place it occurs in."""
+
+    LONGEST = 3
+
+    def __init__(self) -> None:
+        self.runs: dict[str, str] = {}
+        self.long_texts: list[tuple[str, str]] = []
+
+    def add(self, place: _Place) -> None:
+        words = _words(place.text)
+        self.runs.setdefault(place.text, place.where)
+        for length in range(1, self.LONGEST + 1):
+            for start in range(len(words) - length + 1):
+                self.runs.setdefault(" ".join(words[start : start + length]), place.where)
+        if len(words) > self.LONGEST:
+            self.long_texts.append((place.where, place.text))
+
+    def find(self, value: str) -> str | None:
+        """The place where ``value`` occurs as whole words, or ``None``."""
+        found = self.runs.get(value)
+        if found is not None:
+            return found
+        words = _words(value)
+        if not words:
+            return None
+        if len(words) <= self.LONGEST:
+            return self.runs.get(" ".join(words))
+        return next((where for where, text in self.long_texts if value in text), None)
+
+
+class _LeakCheck:
+    """Searches a whole cassette for secrets and original values before it is written."""
+
+    def __init__(self, scrubber: _Scrubber) -> None:
+        self.scrubber = scrubber
+
+    def find(self, cassette_dict: Mapping[str, Any]) -> list[LeakPlace]:
+        places = list(_cassette_places(cassette_dict))
+        found = self._secrets(places)
+        everywhere, free = _WordIndex(), _WordIndex()
+        for place in places:
+            everywhere.add(place)
+            if place.free:
+                free.add(place)
+        found += self._originals(everywhere, free)
+        return list(dict.fromkeys(found))
+
+    def _secrets(self, places: list[_Place]) -> list[LeakPlace]:
+        found: list[LeakPlace] = []
+        key = self.scrubber.secrets.key
+        for kind, form in self.scrubber.secrets.forms():
+            for place in places:
+                # The Key may be an ordinary word: look for it as whole words only.
+                hit = form in _words(place.text) if form == key else form in place.text
+                if hit:
+                    found.append(LeakPlace(kind, place.where))
+                    break
+        return found
+
+    def _originals(self, everywhere: _WordIndex, free: _WordIndex) -> list[LeakPlace]:
+        originals, clear_ids, full_names = self.scrubber.seen()
+        found: list[LeakPlace] = []
+        for original, kind in originals.items():
+            if original in clear_ids and kind != "id":
+                continue  # e.g. an identifier equal to the sourcedId, which is kept
+            # Distinctive values are looked for everywhere; names, short values and texts
+            # only where personal data can be (protocol data holds words like "Sun", "May"
+            # or "4": a date, a count).
+            distinctive = kind in _DISTINCTIVE_KINDS and len(original) >= _MIN_DISTINCTIVE_LENGTH
+            index = everywhere if distinctive else free
+            where = index.find(original)
+            if where is not None:
+                found.append(LeakPlace(_KIND_NAMES.get(kind, "a personal value"), where))
+        for given, family in full_names:
+            where = everywhere.find(f"{given} {family}")
+            if where is not None:
+                found.append(LeakPlace(_KIND_NAMES["full"], where))
+        return found
+
+
+# --- vcrpy plumbing ----------------------------------------------------------------------------
+
+
 class _CheckingPersister:
     """Never loads (a recording always starts afresh); checks, then writes atomically."""
 
     def __init__(self, scrubber: _Scrubber) -> None:
-        self.scrubber = scrubber
+        self.check = _LeakCheck(scrubber)
         self.leak: RecordingLeakError | None = None
         self.saved = False
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+
         raise CassetteNotFoundError()
 
     def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
+        from vcr.serialize import serialize
+
         path = Path(cassette_path)
-        kinds = self.scrubber.find_leaks(cassette_dict)
-        if kinds:
+        found = self.check.find(cassette_dict)
+        if found:
             # Raised by the recording context after vcrpy has unpatched: raising here
             # would leave HTTP patched.
-            self.leak = RecordingLeakError(kinds, str(path))
+            self.leak = RecordingLeakError(found, str(path))
             return
-        data = serialize(cassette_dict, serializer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(data)
-            os.chmod(temporary, 0o644)  # mkstemp makes it private; a cassette is committed
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _write_atomically(path, serialize(cassette_dict, serializer))
         self.saved = True
+
+
+def _write_atomically(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cassette is committed
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 class _ReplayPersister:
@@ -649,6 +994,9 @@ class _ReplayPersister:
         self.origin = origin
 
     def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
         path = Path(cassette_path)
         if not path.is_file():
             raise CassetteNotFoundError()
@@ -695,6 +1043,8 @@ def _strip_credentials(request: Any) -> Any:
 
 
 def _vcr() -> vcr.VCR:
+    import vcr  # only when recording or replaying: importing the adapter must stay light
+
     recorder = vcr.VCR(decode_compressed_response=True, record_on_exception=False)
     recorder.register_matcher("skyward_query", _query_matcher)
     return recorder
@@ -723,7 +1073,7 @@ def record_http(
             succeeds, left untouched otherwise.
         settings: the settings used for the session (their secrets are scrubbed).
         secrets: more secret strings to scrub and check for.
-        pii: pseudonymise personal data.
+        pii: pseudonymise personal data and free text (see the module documentation).
         pseudonymise_ids: also replace sourcedIds, consistently everywhere.
         pseudonym_key: the HMAC key for pseudonyms; random (and never stored) by default.
             Give one only for reproducible tests.
@@ -776,7 +1126,7 @@ def record_session(
         cassette_path: where to write the cassette.
         settings: the real settings for the session.
         secrets: more secret strings to scrub and check for.
-        pii: pseudonymise personal data (see the module documentation).
+        pii: pseudonymise personal data and free text (see the module documentation).
         pseudonymise_ids: also replace sourcedIds, consistently everywhere.
         pseudonym_key: the HMAC key for pseudonyms; random and never stored by default.
         connect_options: passed to :func:`skyward_adapter.connect`.
@@ -855,6 +1205,28 @@ def replay_session(
         yield client
 
 
+@attrs.define
+class _RecordedShape:
+    """What :func:`replay_settings` reads from a cassette's requests."""
+
+    base_url: str | None = None
+    token_url: str | None = None
+    scopes: str | None = None
+    limits: Counter[str] = attrs.field(factory=Counter)
+
+    def read(self, request: Mapping[str, Any]) -> None:
+        parts = urlsplit(str(request.get("uri", "")))
+        body = request.get("body")
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+        index = parts.path.lower().find(ONEROSTER_PATH)
+        if index >= 0 and self.base_url is None:
+            self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path[:index], "", ""))
+        if request.get("method") == "POST" and "grant_type=" in text and self.token_url is None:
+            self.token_url = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+            self.scopes = dict(parse_qsl(text)).get("scope")
+        self.limits.update(value for name, value in parse_qsl(parts.query) if name == "limit")
+
+
 def replay_settings(cassette_path: str | os.PathLike[str]) -> SkywardSettings:
     """Dummy settings that replay a cassette: its URLs, page size and auth, fake credentials.
 
@@ -862,39 +1234,25 @@ def replay_settings(cassette_path: str | os.PathLike[str]) -> SkywardSettings:
         FileNotFoundError: no cassette there.
         ValueError: the cassette holds no OneRoster request.
     """
+    from vcr.serializers import yamlserializer
+
     path = Path(cassette_path)
     data = yamlserializer.deserialize(path.read_text(encoding="utf-8"))
-    base_url: str | None = None
-    token_url: str | None = None
-    scopes: str | None = None
-    limits: Counter[str] = Counter()
+    shape = _RecordedShape()
     for interaction in data.get("interactions", []):
-        request = interaction.get("request", {})
-        uri = str(request.get("uri", ""))
-        parts = urlsplit(uri)
-        body = request.get("body")
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
-        index = parts.path.lower().find(ONEROSTER_PATH)
-        if index >= 0 and base_url is None:
-            base_url = urlunsplit((parts.scheme, parts.netloc, parts.path[:index], "", ""))
-        if request.get("method") == "POST" and "grant_type=" in text and token_url is None:
-            token_url = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
-            scopes = dict(parse_qsl(text)).get("scope")
-        for name, value in parse_qsl(parts.query):
-            if name == "limit":
-                limits[value] += 1
-    if base_url is None:
+        shape.read(interaction.get("request", {}))
+    if shape.base_url is None:
         raise ValueError(f"{path} holds no OneRoster request ({ONEROSTER_PATH})")
     options: dict[str, Any] = {
-        "base_url": base_url,
+        "base_url": shape.base_url,
         "key": "replay-key",
         "secret": "replay-secret",
-        "allow_http": urlsplit(base_url).scheme == "http",
+        "allow_insecure_http": urlsplit(shape.base_url).scheme == "http",
     }
-    if token_url is not None:
-        options.update(token_url=token_url, auth="oauth2", scopes=scopes or ())
+    if shape.token_url is not None:
+        options.update(token_url=shape.token_url, auth="oauth2", scopes=shape.scopes or ())
     else:
         options["auth"] = "oauth1"
-    if limits:
-        options["page_size"] = int(limits.most_common(1)[0][0])
+    if shape.limits:
+        options["page_size"] = int(shape.limits.most_common(1)[0][0])
     return SkywardSettings(**options)

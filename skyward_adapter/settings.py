@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +28,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from oneroster_client._redact import mask, redact_url
+from oneroster_client._urls import check_service_url
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.errors import ConfigurationError
 
@@ -86,7 +89,7 @@ _DEFAULT_LABELS = {
     "access_token": "Access token",
     "scopes": "Scopes",
     "page_size": "Page size",
-    "allow_http": "allow_http",
+    "allow_insecure_http": "allow_insecure_http",
 }
 
 # from_dict(): labels and names accepted for each setting, compared without case,
@@ -113,8 +116,10 @@ _DICT_NAMES = {
     "scopes": "scopes",
     "scope": "scopes",
     "pagesize": "page_size",
-    "allowhttp": "allow_http",
+    "allowinsecurehttp": "allow_insecure_http",
 }
+# Names this adapter used to accept, and what replaced them.
+_RENAMED_DICT_NAMES = {"allowhttp": "allow_insecure_http"}
 
 _ENV_NAMES = {
     "SIS_NAME": "sis_name",
@@ -126,8 +131,9 @@ _ENV_NAMES = {
     "ACCESS_TOKEN": "access_token",
     "SCOPES": "scopes",
     "PAGE_SIZE": "page_size",
-    "ALLOW_HTTP": "allow_http",
+    "ALLOW_INSECURE_HTTP": "allow_insecure_http",
 }
+_RENAMED_ENV_SUFFIXES = {"ALLOW_HTTP": "ALLOW_INSECURE_HTTP"}
 
 _ONEROSTER_SEGMENT = re.compile(r"/ims/oneroster(?:/(?P<version>[^/]+))?(?P<rest>/.*)?$", re.I)
 _BEARER_PREFIX = re.compile(r"^bearer\s+", re.I)
@@ -199,11 +205,6 @@ def _flag(value: Any) -> Any:
     return value
 
 
-def _mask(value: str) -> str:
-    """A recognisable but unusable form of a Key: first and last two characters."""
-    return f"{value[:2]}…{value[-2:]}" if len(value) >= 8 else "***"
-
-
 @attrs.frozen(kw_only=True, repr=False)
 class SkywardSettings:
     """What it takes to reach one district's Skyward OneRoster API.
@@ -226,7 +227,8 @@ class SkywardSettings:
         access_token: a pre-issued bearer token (Buzz's "Access token" method).
         scopes: OAuth 2 scopes to request; a string is split on spaces.
         page_size: records per page (1 to 10,000; default 1,000).
-        allow_http: accept plain ``http://`` URLs (loopback test servers only).
+        allow_insecure_http: accept plain ``http://`` URLs to a host that is not loopback
+            (test servers only; loopback hosts are always accepted over http).
     """
 
     sis_name: str = attrs.field(default=SIS_NAME)
@@ -238,7 +240,7 @@ class SkywardSettings:
     access_token: str | None = attrs.field(default=None, converter=_access_token)
     scopes: tuple[str, ...] = attrs.field(default=DEFAULT_SCOPES, converter=_scopes)
     page_size: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
-    allow_http: bool = attrs.field(default=False, converter=_flag)
+    allow_insecure_http: bool = attrs.field(default=False, converter=_flag)
 
     def __attrs_post_init__(self) -> None:
         build = _BUILD.get()
@@ -313,22 +315,33 @@ class SkywardSettings:
             + (" (chosen automatically)" if self.auth == "auto" else ""),
         ]
         if self.key:
-            lines.append(f"Key: {_mask(self.key)}")
+            lines.append(f"Key: {mask(self.key)}")
         if self.auth_mode == "oauth2":
-            lines.append(f"API Token URL: {self.token_url}")
+            lines.append(f"API Token URL: {redact_url(self.token_url or '')}")
             lines.append("Scopes: " + (" ".join(self.scopes) or "(none requested)"))
         lines.append(f"Page size: {self.page_size}")
         return lines
 
+    @property
+    def allow_http(self) -> bool:
+        """Deprecated spelling of :attr:`allow_insecure_http`, for reading only."""
+        warnings.warn(
+            "SkywardSettings.allow_http was renamed to allow_insecure_http",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.allow_insecure_http
+
     def __repr__(self) -> str:
-        key = repr(_mask(self.key)) if self.key else "None"
+        key = repr(mask(self.key)) if self.key else "None"
         secret = "'***'" if self.secret else "None"
         token = "'***'" if self.access_token else "None"
+        token_url = repr(redact_url(self.token_url)) if self.token_url else "None"
         return (
-            f"SkywardSettings(sis_name={self.sis_name!r}, base_url={self.base_url!r}, "
-            f"auth={self.auth!r}, key={key}, secret={secret}, token_url={self.token_url!r}, "
+            f"SkywardSettings(sis_name={self.sis_name!r}, base_url={redact_url(self.base_url)!r}, "
+            f"auth={self.auth!r}, key={key}, secret={secret}, token_url={token_url}, "
             f"access_token={token}, scopes={self.scopes!r}, page_size={self.page_size!r}, "
-            f"allow_http={self.allow_http!r})"
+            f"allow_insecure_http={self.allow_insecure_http!r})"
         )
 
     # --- other constructors -------------------------------------------------------------
@@ -341,7 +354,7 @@ class SkywardSettings:
         URL"``, ``"Access token"``, ``"Authentication method"`` (``"Key and secret"`` or
         ``"Access token"``) as well as ``sis_name``, ``base_url``, ``key``, ``secret``,
         ``token_url``, ``auth``, ``access_token``, ``scopes``, ``page_size`` and
-        ``allow_http``. Labels are compared without case, spaces or punctuation. Empty
+        ``allow_insecure_http``. Labels are compared without case, spaces or punctuation. Empty
         values count as not given (except the SIS name, whose spelling is checked).
 
         Raises:
@@ -353,13 +366,10 @@ class SkywardSettings:
         early: list[str] = []
         for raw_name, value in data.items():
             name = str(raw_name)
-            field = _DICT_NAMES.get(re.sub(r"[^a-z0-9]", "", name.lower()))
+            folded = re.sub(r"[^a-z0-9]", "", name.lower())
+            field = _DICT_NAMES.get(folded)
             if field is None:
-                early.append(
-                    f"unknown setting {name!r}; known settings are SIS Name, API Base URL, "
-                    "Key, Secret, API Token URL, Access token, Authentication method, "
-                    "scopes, page_size and allow_http"
-                )
+                early.append(_unknown_setting(name, folded))
                 continue
             if field != "sis_name" and (value is None or (isinstance(value, str) and not value)):
                 continue
@@ -382,7 +392,8 @@ class SkywardSettings:
 
         Reads ``{prefix}BASE_URL``, ``KEY``, ``SECRET``, ``TOKEN_URL``, ``AUTH``,
         ``ACCESS_TOKEN``, ``SCOPES`` (space-separated), ``PAGE_SIZE``, ``SIS_NAME``
-        (default ``Skyward``) and ``ALLOW_HTTP`` (``1``/``true``, for loopback tests).
+        (default ``Skyward``) and ``ALLOW_INSECURE_HTTP`` (``1``/``true``: plain http to a
+        test server that is not loopback).
         Empty variables count as unset. Other variables are ignored.
 
         Args:
@@ -395,6 +406,11 @@ class SkywardSettings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         labels = dict(_DEFAULT_LABELS)
+        early = [
+            f"{prefix}{old} was renamed to {prefix}{new}"
+            for old, new in _RENAMED_ENV_SUFFIXES.items()
+            if env.get(prefix + old)
+        ]
         for suffix, field in _ENV_NAMES.items():
             variable = prefix + suffix
             labels[field] = f"{_DEFAULT_LABELS[field]} ({variable})"
@@ -403,7 +419,7 @@ class SkywardSettings:
                 continue
             values[field] = raw
         values.setdefault("base_url", "")
-        return cls._build(values, labels, [])
+        return cls._build(values, labels, early)
 
     @classmethod
     def _build(
@@ -428,9 +444,10 @@ def _build_context(labels: Mapping[str, str], early: tuple[str, ...]) -> Iterato
 def _problems(s: SkywardSettings, labels: Mapping[str, str]) -> list[str]:
     problems: list[str] = []
     problems += _check_sis_name(s.sis_name, labels["sis_name"])
-    problems += _check_base_url(s.base_url, s.allow_http, labels["base_url"])
+    insecure = s.allow_insecure_http is True
+    problems += _check_base_url(s.base_url, insecure, labels["base_url"])
     if s.token_url is not None:
-        problems += _check_token_url(s.token_url, s.allow_http, labels["token_url"])
+        problems += _check_token_url(s.token_url, insecure, labels["token_url"])
     problems += _check_auth(s, labels)
     problems += _check_scopes(s.scopes, labels["scopes"])
     page_size = s.page_size
@@ -443,9 +460,22 @@ def _problems(s: SkywardSettings, labels: Mapping[str, str]) -> list[str]:
             f"{labels['page_size']} must be a whole number from 1 to {MAX_PAGE_SIZE:,} "
             f"(Skyward connectors use 500 to 1000); got {page_size!r}"
         )
-    if not isinstance(s.allow_http, bool):
-        problems.append(f"{labels['allow_http']} must be true or false; got {s.allow_http!r}")
+    if not isinstance(s.allow_insecure_http, bool):
+        problems.append(
+            f"{labels['allow_insecure_http']} must be true or false; got {s.allow_insecure_http!r}"
+        )
     return problems
+
+
+def _unknown_setting(name: str, folded: str) -> str:
+    renamed = _RENAMED_DICT_NAMES.get(folded)
+    if renamed is not None:
+        return f"{name!r} was renamed to {renamed!r}"
+    return (
+        f"unknown setting {name!r}; known settings are SIS Name, API Base URL, "
+        "Key, Secret, API Token URL, Access token, Authentication method, "
+        "scopes, page_size and allow_insecure_http"
+    )
 
 
 def _describe_whitespace(value: str) -> list[str]:
@@ -480,87 +510,62 @@ _URL_FORMS = (
     "https://skyward.iscorp.com/<CUSTOMER> (Qmlativ hosted by ISCorp) or "
     "https://<host>/api (SMS 2.0)"
 )
+_TOKEN_URL_EXAMPLE = "https://<host>/oauth/token"
 
 
-def _check_base_url(value: Any, allow_http: bool, label: str) -> list[str]:
-    if not isinstance(value, str) or not value:
-        return [f"{label} is required, e.g. {_URL_FORMS}"]
-    if any(ch.isspace() for ch in value) or _CONTROL.search(value):
-        return [f"{label} contains a space or line break; copy the URL again: {value!r}"]
-    if "://" not in value:
-        return [f"{label} must start with https://, e.g. {_URL_FORMS}; got {value!r}"]
+def _service_url_problem(
+    value: Any, label: str, example: str, *, insecure: bool, allow_query: bool
+) -> str | None:
+    """The one URL check of the library, as a problem line; ``None`` when the URL is fine."""
+    if isinstance(value, str) and (any(ch.isspace() for ch in value) or _CONTROL.search(value)):
+        # Pasted URLs often carry a line break; the shared check would trim only the ends.
+        return f"{label} contains a space or line break; copy the URL again"
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for an invalid port
-    except ValueError:
-        return [f"{label} is not a valid URL: {value!r}"]
-    problems: list[str] = []
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http"):
-        problems.append(f"{label} must start with https://; got {value!r}")
-    elif scheme == "http" and not allow_http:
-        problems.append(
-            f"{label} must use https:// (credentials and student data would travel "
-            f"unencrypted); got {value!r}"
+        check_service_url(
+            value,
+            name=label,
+            example=example,
+            allow_insecure_http=insecure,
+            allow_query=allow_query,
         )
-    if not parts.hostname:
-        problems.append(f"{label} has no host name; got {value!r}")
-    if "@" in parts.netloc:
-        problems.append(f"{label} must not contain a user name or password")
-    if parts.query or value.rstrip("/").endswith("?"):
-        problems.append(
-            f"{label} must not contain a query string ('?...'): copy the URL only up to the "
-            "API root, e.g. " + _URL_FORMS
-        )
-    if parts.fragment:
-        problems.append(f"{label} must not contain a '#' fragment")
-    match = _ONEROSTER_SEGMENT.search(parts.path)
-    if match is not None:
-        version = (match.group("version") or "").lower()
-        rest = match.group("rest") or ""
-        if version == "v1p2":
-            problems.append(
-                f"{label} points at OneRoster 1.2 (…/ims/oneroster/v1p2), which this adapter "
-                "does not support: use the OneRoster 1.1 URL (…/ims/oneroster/v1p1) or just "
-                "the API root"
-            )
-        elif version not in ("", "v1p1"):
-            problems.append(
-                f"{label} names OneRoster version {match.group('version')!r}; this adapter "
-                "speaks OneRoster 1.1 (…/ims/oneroster/v1p1)"
-            )
-        elif rest.strip("/"):
-            problems.append(
-                f"{label} should end at the API root or at /ims/oneroster/v1p1, but it goes on "
-                f"with {rest!r}: remove that part"
-            )
-    return problems
+    except ConfigurationError as exc:
+        return str(exc)
+    return None
 
 
-def _check_token_url(value: Any, allow_http: bool, label: str) -> list[str]:
-    example = "e.g. https://<host>/oauth/token"
-    if not isinstance(value, str):
-        return [f"{label} must be an absolute https:// URL, {example}; got {value!r}"]
-    if any(ch.isspace() for ch in value) or _CONTROL.search(value):
-        return [f"{label} contains a space or line break; copy the URL again"]
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for an invalid port
-    except ValueError:
-        return [f"{label} is not a valid URL: {value!r}"]
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        return [f"{label} must be an absolute https:// URL, {example}; got {value!r}"]
-    problems = []
-    if scheme == "http" and not allow_http:
-        problems.append(
-            f"{label} must use https:// (the Secret would travel unencrypted); got {value!r}"
-        )
-    if "@" in parts.netloc:
-        problems.append(f"{label} must not contain a user name or password")
-    if parts.fragment:
-        problems.append(f"{label} must not contain a '#' fragment")
-    return problems
+def _check_base_url(value: Any, insecure: bool, label: str) -> list[str]:
+    problem = _service_url_problem(value, label, _URL_FORMS, insecure=insecure, allow_query=False)
+    if problem is not None:
+        return [problem]
+    match = _ONEROSTER_SEGMENT.search(urlsplit(value).path)
+    if match is None:
+        return []
+    version = (match.group("version") or "").lower()
+    rest = match.group("rest") or ""
+    if version == "v1p2":
+        return [
+            f"{label} points at OneRoster 1.2 (…/ims/oneroster/v1p2), which this adapter "
+            "does not support: use the OneRoster 1.1 URL (…/ims/oneroster/v1p1) or just "
+            "the API root"
+        ]
+    if version not in ("", "v1p1"):
+        return [
+            f"{label} names OneRoster version {match.group('version')!r}; this adapter "
+            "speaks OneRoster 1.1 (…/ims/oneroster/v1p1)"
+        ]
+    if rest.strip("/"):
+        return [
+            f"{label} should end at the API root or at /ims/oneroster/v1p1, but it goes on "
+            f"with {rest!r}: remove that part"
+        ]
+    return []
+
+
+def _check_token_url(value: Any, insecure: bool, label: str) -> list[str]:
+    problem = _service_url_problem(
+        value, label, _TOKEN_URL_EXAMPLE, insecure=insecure, allow_query=True
+    )
+    return [] if problem is None else [problem]
 
 
 def _check_auth(s: SkywardSettings, labels: Mapping[str, str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 :func:`skyward_like_district` takes a synthetic district from
 :func:`oneroster_client.testing.generate_district` and gives it what Skyward really sends
-(reference section 3.3): a district prefix on every sourcedId (``ISD123-usr-t-00001``),
+(as Skyward districts have reported): a district prefix on every sourcedId (``ISD123-usr-t-00001``),
 duplicated staff rows (one next to the original, one at the end of the users listing so
 it lands on a later page), classes with repeated periods, teachers without
 ``identifier``, users without a name, and status spellings such as ``"TobeDeleted"``,
@@ -82,6 +82,85 @@ def _prefixed(value: Any, prefix: str) -> Any:
     return value
 
 
+class _Planter:
+    """Plants Skyward's quirks into a district's collections, remembering where."""
+
+    def __init__(self, collections: dict[str, list[dict[str, Any]]], seed: int) -> None:
+        self.collections = collections
+        self.rng = random.Random(seed)
+        self.planted: dict[str, list[str]] = {}
+        self.statuses: dict[str, str] = {}
+        self.users = collections["users"]
+        self.schools = [org for org in collections["orgs"] if org.get("type") == "school"]
+        # Taken before any row is repeated: the repeats are not teachers of their own.
+        self.active_teachers = [
+            user for user in self.users if user["role"] == "teacher" and user["status"] == "active"
+        ]
+        self.admins = [user for user in self.users if user["role"] == "administrator"]
+
+    def plant(self, quirk: str, sourced_id: str) -> None:
+        self.planted.setdefault(quirk, []).append(sourced_id)
+
+    def other_school(self, record: dict[str, Any]) -> dict[str, Any]:
+        own = {ref["sourcedId"] for ref in record.get("orgs", [])}
+        choices = [school for school in self.schools if school["sourcedId"] not in own]
+        school = self.rng.choice(choices or self.schools)
+        return {"sourcedId": school["sourcedId"], "type": "org"}
+
+    def duplicate_staff(self) -> None:
+        """One repeated row right after the original (same page), one at the end."""
+        teacher = self.active_teachers[0]
+        twin = dict(teacher, orgs=[self.other_school(teacher)])
+        twin.pop("email", None)  # the second row lacks a field the first one has
+        self.users.insert(self.users.index(teacher) + 1, twin)
+        self.plant("duplicate_staff_merged", teacher["sourcedId"])
+        admin = self.admins[-1]
+        self.users.append(dict(admin, orgs=[self.other_school(admin)]))
+        self.plant("duplicate_staff_unmerged", admin["sourcedId"])
+
+    def teachers_without_identifier(self) -> None:
+        """One teacher without ``identifier``, one with an empty one."""
+        for position, record in enumerate(self.active_teachers[1:3]):
+            if position == 0:
+                record.pop("identifier", None)
+            else:
+                record["identifier"] = ""
+            self.plant("identifier_from_sourced_id", record["sourcedId"])
+
+    def users_without_name(self) -> dict[str, Any]:
+        """A guardian with neither name, a student without family name; returns the student."""
+        guardian = next(user for user in self.users if user["role"] in ("parent", "guardian"))
+        guardian.pop("givenName", None)
+        guardian.pop("familyName", None)
+        self.plant("missing_name", guardian["sourcedId"])
+        student = next(user for user in self.users if user["role"] == "student")
+        student["familyName"] = None
+        self.plant("missing_name", student["sourcedId"])
+        return student
+
+    def status_spellings(self, nameless_student: dict[str, Any]) -> None:
+        """Status spellings Skyward has been seen to send."""
+        users, rng = self.users, self.rng
+        spelled = iter(("TobeDeleted", "inactive", "deleted", "Active"))
+        targets = [
+            rng.choice([u for u in users if u["role"] == "student" and u is not nameless_student]),
+            rng.choice([u for u in users if u["role"] in ("parent", "guardian", "relative")][1:]),
+            rng.choice(self.collections["enrollments"]),
+            rng.choice(self.collections["classes"]),
+        ]
+        for record in targets:
+            spelling = next(spelled)
+            record["status"] = spelling
+            self.statuses[record["sourcedId"]] = spelling
+            self.plant("status_normalised", record["sourcedId"])
+
+    def repeated_periods(self) -> None:
+        repeated = (["1", "1"], ["2", "3", "2", "3"], ["4", "5", "4"])
+        for record, periods in zip(self.collections["classes"][:3], repeated, strict=False):
+            record["periods"] = periods
+            self.plant("repeated_periods", record["sourcedId"])
+
+
 def skyward_like_district(
     *,
     seed: int = 2025,
@@ -104,78 +183,17 @@ def skyward_like_district(
     # A JSON round trip unshares the generator's shared dicts so records can be changed.
     collections: dict[str, list[dict[str, Any]]] = json.loads(json.dumps(base.collections))
     collections = {name: _prefixed(rows, prefix) for name, rows in collections.items()}
-    rng = random.Random(seed)
-    planted: dict[str, list[str]] = {}
-    statuses: dict[str, str] = {}
-    users = collections["users"]
-    schools = [org for org in collections["orgs"] if org.get("type") == "school"]
-
-    def plant(quirk: str, sourced_id: str) -> None:
-        planted.setdefault(quirk, []).append(sourced_id)
-
-    def other_school(record: dict[str, Any]) -> dict[str, Any]:
-        own = {ref["sourcedId"] for ref in record.get("orgs", [])}
-        choices = [school for school in schools if school["sourcedId"] not in own]
-        school = rng.choice(choices or schools)
-        return {"sourcedId": school["sourcedId"], "type": "org"}
-
-    active_teachers = [
-        user for user in users if user["role"] == "teacher" and user["status"] == "active"
-    ]
-    admins = [user for user in users if user["role"] == "administrator"]
-
-    # Duplicate staff rows: one right after the original (same page), one at the end.
-    teacher = active_teachers[0]
-    twin = dict(teacher, orgs=[other_school(teacher)])
-    twin.pop("email", None)  # the second row lacks a field the first one has
-    users.insert(users.index(teacher) + 1, twin)
-    plant("duplicate_staff_merged", teacher["sourcedId"])
-    admin = admins[-1]
-    users.append(dict(admin, orgs=[other_school(admin)]))
-    plant("duplicate_staff_unmerged", admin["sourcedId"])
-
-    # Teachers without identifier: one missing, one empty.
-    for position, record in enumerate(active_teachers[1:3]):
-        if position == 0:
-            record.pop("identifier", None)
-        else:
-            record["identifier"] = ""
-        plant("identifier_from_sourced_id", record["sourcedId"])
-
-    # Users without a name: a guardian with neither name, a student without family name.
-    guardian = next(user for user in users if user["role"] in ("parent", "guardian"))
-    guardian.pop("givenName", None)
-    guardian.pop("familyName", None)
-    plant("missing_name", guardian["sourcedId"])
-    student = next(user for user in users if user["role"] == "student")
-    student["familyName"] = None
-    plant("missing_name", student["sourcedId"])
-
-    # Status spellings Skyward has been seen to send.
-    spelled = iter(("TobeDeleted", "inactive", "deleted", "Active"))
-    targets = [
-        rng.choice([u for u in users if u["role"] == "student" and u is not student]),
-        rng.choice([u for u in users if u["role"] in ("parent", "guardian", "relative")][1:]),
-        rng.choice(collections["enrollments"]),
-        rng.choice(collections["classes"]),
-    ]
-    for record in targets:
-        spelling = next(spelled)
-        record["status"] = spelling
-        statuses[record["sourcedId"]] = spelling
-        plant("status_normalised", record["sourcedId"])
-
-    # Repeated periods.
-    repeated = (["1", "1"], ["2", "3", "2", "3"], ["4", "5", "4"])
-    for record, periods in zip(collections["classes"][:3], repeated, strict=False):
-        record["periods"] = periods
-        plant("repeated_periods", record["sourcedId"])
-
+    planter = _Planter(collections, seed)
+    planter.duplicate_staff()
+    planter.teachers_without_identifier()
+    nameless_student = planter.users_without_name()
+    planter.status_spellings(nameless_student)
+    planter.repeated_periods()
     return SkywardLikeDistrict(
         district=District(collections=collections),
         prefix=prefix,
-        planted={quirk: tuple(ids) for quirk, ids in planted.items()},
-        statuses=statuses,
+        planted={quirk: tuple(ids) for quirk, ids in planter.planted.items()},
+        statuses=planter.statuses,
     )
 
 
@@ -217,7 +235,7 @@ def loopback_settings(server: OneRosterServer, **overrides: Any) -> SkywardSetti
     """Settings that reach a loopback server: its API root, Key, Secret and token URL.
 
     The API root is the server's base path without ``/ims/oneroster/v1p1``, as a district
-    admin would enter it. ``allow_http`` is set (loopback only).
+    admin would enter it (plain http is accepted to a loopback host).
 
     Args:
         server: the server (started or not).
@@ -229,7 +247,7 @@ def loopback_settings(server: OneRosterServer, **overrides: Any) -> SkywardSetti
         "key": server.client_id,
         "secret": server.client_secret,
         "token_url": server.token_url,
-        "allow_http": True,
+        "allow_insecure_http": True,
     }
     values.update(overrides)
     return SkywardSettings(**values)

@@ -5,8 +5,9 @@ base path (``/springisdAPI/ims/oneroster/v1p1``), sourcedIds with a district pre
 Skyward's quirks planted (see ``skyward_adapter.testing.skyward_like_district``). It
 records an OAuth 2 token request, ``/orgs``, ``/users`` (with personal data, three pages),
 ``/enrollments``, ``/classes`` and one ``PUT /lineItems/{id}``, through
-``skyward_adapter.recording.record_session``: credentials are removed and personal data
-pseudonymised with a fresh random key, which is not stored.
+``skyward_adapter.recording.record_session``: credentials are removed; personal data and
+every other free-text value (names, titles, locations, vendor fields) are pseudonymised
+with a fresh random key, which is not stored.
 
 Re-run from the project root (the test ``test_skyward_cassette.py`` must keep the same
 constants)::

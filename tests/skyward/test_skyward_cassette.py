@@ -249,3 +249,61 @@ def test_records_in_the_cassette_still_reference_each_other(cassette: dict[str, 
         assert record["school"]["sourcedId"] in orgs
     line_items = [body["lineItem"] for body in bodies(cassette) if "lineItem" in body]
     assert line_items and all(item["class"]["sourcedId"] in classes for item in line_items)
+
+
+# Fields whose values carry no personal data and are recorded as sent.
+KEPT_FIELDS = frozenset(
+    {
+        "sourcedId",
+        "status",
+        "role",
+        "type",
+        "classType",
+        "dateLastModified",
+        "beginDate",
+        "endDate",
+        "grades",
+        "periods",
+    }
+)
+
+
+def field_strings(item: Any, field: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(item, dict):
+        for name, value in item.items():
+            yield from field_strings(value, name)
+    elif isinstance(item, list):
+        for value in item:
+            yield from field_strings(value, field)
+    elif isinstance(item, str):
+        yield field, item
+
+
+def test_only_whitelisted_values_survive(
+    cassette: dict[str, Any], planted: SkywardLikeDistrict
+) -> None:
+    recorded = {value for body in bodies(cassette) for value, _person in string_values(body)}
+    checked = 0
+    for collection in ("orgs", "users", "enrollments", "classes"):
+        for row in planted.district[collection]:
+            for field, value in field_strings(row):
+                if field in KEPT_FIELDS or not value.strip():
+                    continue
+                checked += 1
+                assert value not in recorded, f"{collection}.{field} was recorded as sent"
+    assert checked > 500  # the check has something to look at
+
+
+def test_free_text_fields_hold_pseudonyms(cassette: dict[str, Any]) -> None:
+    pseudonym = re.compile(r"redacted-[0-9a-f]{10}")
+    for key, fields in (("orgs", ("name",)), ("classes", ("title", "classCode", "location"))):
+        recorded = records(cassette, key)
+        assert recorded
+        for record in recorded:
+            for field in fields:
+                if record.get(field):
+                    assert pseudonym.fullmatch(record[field]), f"{key}.{field}"
+    for user in records(cassette, "users"):
+        if user.get("email"):
+            assert user["email"].endswith("@example.invalid")
+        assert all(org["type"] == "org" for org in user["orgs"])

@@ -6,7 +6,10 @@ import contextlib
 import re
 from pathlib import Path
 
+import attrs
 import pytest
+
+from skyward_adapter import SkywardSettings
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "skyward.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -59,3 +62,15 @@ def test_the_troubleshooting_table_covers_the_known_failures() -> None:
     ):
         assert symptom in table
     assert text.count("(unconfirmed)") >= 5
+
+
+def test_the_settings_table_lists_every_setting_by_its_current_name() -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    table = text.split("| Setting | Environment variable |", 1)[1].split("\n\n", 1)[0]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        first, variables = row.split("|")[1:3]
+        documented.update(re.findall(r"`(\w+)`", first))
+        for variable in re.findall(r"`(SKYWARD_\w+)`", variables):
+            assert variable.removeprefix("SKYWARD_").lower() in documented
+    assert documented == {field.name for field in attrs.fields(SkywardSettings)}

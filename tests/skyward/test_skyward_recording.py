@@ -13,12 +13,10 @@ import pytest
 import requests
 from vcr.serializers import yamlserializer
 
-from oneroster_client import F
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.testing import District, Faults, OneRosterServer
 from skyward_adapter import SkywardSettings, default_retry_policy, quirk_report
 from skyward_adapter.recording import (
-    RecordingLeakError,
     record_session,
     replay_session,
     replay_settings,
@@ -203,6 +201,13 @@ def test_a_session_is_recorded_scrubbed_and_replayed_offline(
             user.family_name,
             user.email,
         )
+    assert_one_pseudonym_per_family_name(district, replayed_users)
+    assert all(
+        user.email is None or user.email.endswith("@example.invalid") for user in replayed_users
+    )
+
+
+def assert_one_pseudonym_per_family_name(district: District, replayed_users: list[Any]) -> None:
     real = {row["sourcedId"]: row for row in district["users"]}
     family_of: dict[str, set[str]] = {}
     for user in replayed_users:
@@ -214,9 +219,6 @@ def test_a_session_is_recorded_scrubbed_and_replayed_offline(
     assert any(
         len([u for u in district["users"] if u.get("familyName") == name]) > 1 for name in family_of
     ), "the district should have people sharing a family name"
-    assert all(
-        user.email is None or user.email.endswith("@example.invalid") for user in replayed_users
-    )
 
 
 def test_ids_can_be_pseudonymised_consistently(
@@ -253,37 +255,22 @@ def test_ids_can_be_pseudonymised_consistently(
     assert {student.sourced_id for student in replayed_students} <= replayed_ids
 
 
-def test_personal_data_outside_person_records_stops_the_recording(
+def test_personal_data_outside_person_records_is_scrubbed_not_refused(
     tmp_path: Path, district: District
 ) -> None:
     teacher = next(user for user in district["users"] if user["role"] == "teacher")
     district["classes"][0]["title"] = f"Advisory ({teacher['email']})"
-    path = tmp_path / "leaky.yaml"
-    path.write_text("an older cassette\n", encoding="utf-8")
+    path = tmp_path / "titles.yaml"
     with (
         skyward_like_server(district, client_id=KEY, client_secret=SECRET) as server,
-        pytest.raises(RecordingLeakError) as caught,
         record_session(path, loopback_settings(server), retry=NO_SLEEP) as client,
     ):
-        client.users.list().all()
-        client.classes.list().all()
-    assert caught.value.kinds == ("an email address",)
-    assert teacher["email"] not in str(caught.value)
-    assert path.read_text(encoding="utf-8") == "an older cassette\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["leaky.yaml"]  # no temporary file left
-
-
-def test_a_secret_in_a_url_stops_the_recording(tmp_path: Path, server: OneRosterServer) -> None:
-    path = tmp_path / "secret.yaml"
-    marker = "district-internal-password"
-    with (
-        pytest.raises(RecordingLeakError) as caught,
-        record_session(path, loopback_settings(server), secrets=[marker], retry=NO_SLEEP) as client,
-    ):
-        client.orgs.list(filter=F.name == marker).all()
-    assert caught.value.kinds == ("a value passed in secrets=",)
-    assert marker not in str(caught.value)
-    assert not path.exists()
+        count = len(client.classes.list().all())
+    cassette = CassetteText(path)
+    assert teacher["email"] not in cassette.text
+    assert len(cassette.records("classes")) == count
+    assert cassette.records("classes")[0]["title"] != district["classes"][0]["title"]
+    assert [p.name for p in tmp_path.iterdir()] == ["titles.yaml"]  # no temporary file left
 
 
 def test_nothing_is_written_when_the_session_fails(tmp_path: Path, server: OneRosterServer) -> None:
@@ -354,7 +341,10 @@ def test_metadata_and_demographics_are_pseudonymised(tmp_path: Path, district: D
     cassette = CassetteText(path)
     for value in ("12 Elm Street", "Springfield", "(217) 555-0199"):
         assert value not in cassette.text
-    assert "2031" in cassette.values  # not personal: kept
+    # Vendor fields have no known vocabulary: every string is replaced, the keys stay.
+    assert "2031" not in cassette.values
+    recorded = next(r for r in cassette.records("users") if r["sourcedId"] == student["sourcedId"])
+    assert set(recorded["metadata"]) == set(student["metadata"])
     assert_no_personal_data(cassette, district)
     birth_dates = {record["birthDate"] for record in cassette.records("demographics")}
     assert all(date.startswith("19") for date in birth_dates)

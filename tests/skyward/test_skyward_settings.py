@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_profile
+from hypothesis import strategies as st
 
 from oneroster_client.errors import ConfigurationError
 from skyward_adapter import DEFAULT_SCOPES, SkywardSettings
@@ -94,15 +97,15 @@ def test_a_one_point_two_url_is_refused_with_a_reason() -> None:
     [
         (QMLATIV + "?customer=springisd", "query string"),
         (QMLATIV + "#top", "fragment"),
-        ("http://springisd.skyward.com/springisdAPI", "https://"),
-        ("springisd.skyward.com/springisdAPI", "must start with https://"),
+        ("http://springisd.skyward.com/springisdAPI", "uses plain http"),
+        ("springisd.skyward.com/springisdAPI", "must be an absolute http(s) URL"),
         ("", "is required"),
         ("   ", "is required"),
         ("https://springisd.skyward.com/springisd API", "space"),
         (QMLATIV + "/ims/oneroster/v1p1/users", "'/users'"),
         (QMLATIV + "/ims/oneroster/v1p0", "v1p0"),
-        ("https://admin:pw@springisd.skyward.com/springisdAPI", "user name or password"),
-        ("ftp://springisd.skyward.com/springisdAPI", "https://"),
+        ("https://admin:pw@springisd.skyward.com/springisdAPI", "carries credentials"),
+        ("ftp://springisd.skyward.com/springisdAPI", "must be an absolute http(s) URL"),
     ],
 )
 def test_bad_base_urls_are_explained(given: str, expected: str) -> None:
@@ -111,15 +114,84 @@ def test_bad_base_urls_are_explained(given: str, expected: str) -> None:
     assert expected in message
 
 
-def test_plain_http_is_accepted_only_when_allowed() -> None:
-    chosen = settings(
+def test_plain_http_is_accepted_to_loopback_and_elsewhere_only_when_allowed() -> None:
+    loopback = settings(
         base_url="http://127.0.0.1:8080/springisdAPI",
         token_url="http://127.0.0.1:8080/oauth/token",
-        allow_http=True,
     )
-    assert chosen.oneroster_base_url == "http://127.0.0.1:8080/springisdAPI/ims/oneroster/v1p1"
-    message = problems(base_url="http://127.0.0.1:8080/springisdAPI")
-    assert "https" in message
+    assert loopback.oneroster_base_url == "http://127.0.0.1:8080/springisdAPI/ims/oneroster/v1p1"
+    remote = {
+        "base_url": "http://sis.test.example/springisdAPI",
+        "token_url": "http://sis.test.example/oauth/token",
+    }
+    message = problems(**remote)
+    assert message.count("uses plain http") == 2
+    assert "allow_insecure_http=True" in message
+    assert settings(**remote, allow_insecure_http=True).allow_insecure_http is True
+
+
+def test_the_old_allow_http_keyword_is_gone_and_its_reader_is_deprecated() -> None:
+    with pytest.raises(TypeError, match="allow_http"):
+        SkywardSettings(base_url=QMLATIV, key="k", secret=SECRET, allow_http=True)  # type: ignore[call-arg]
+    with pytest.warns(DeprecationWarning, match="allow_insecure_http"):
+        assert settings(allow_insecure_http=True).allow_http is True
+
+
+# --- credentials inside URLs never reach a message or a repr ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "hidden"),
+    [
+        (
+            "base_url",
+            "https://admin:hunter2-pass@springisd.skyward.com/springisdAPI",
+            "hunter2-pass",
+        ),
+        ("base_url", "http://admin:hunter2-pass@sis.test.example/api", "hunter2-pass"),
+        ("base_url", QMLATIV + "?client_secret=leaked-secret-123", "leaked-secret-123"),
+        ("base_url", QMLATIV + "?key=leaked-key-123456", "leaked-key-123456"),
+        ("base_url", QMLATIV + "?access_token=leaked-token-123", "leaked-token-123"),
+        ("token_url", TOKEN_URL + "?client_secret=leaked-secret-123", "leaked-secret-123"),
+        ("token_url", TOKEN_URL + "?key=leaked-key-123456", "leaked-key-123456"),
+        ("token_url", "https://svc:hunter2-pass@springisd.skyward.com/oauth/token", "hunter2-pass"),
+        ("token_url", "http://svc:hunter2-pass@sis.test.example/oauth/token", "hunter2-pass"),
+        ("token_url", "https://svc:hunter2-pass@springisd.skyward.com/oauth token", "hunter2-pass"),
+    ],
+)
+def test_credentials_inside_urls_are_refused_without_showing_them(
+    field: str, url: str, hidden: str
+) -> None:
+    message = problems(**{field: url})
+    assert hidden not in message
+    assert ("API Base URL" if field == "base_url" else "API Token URL") in message
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_env(
+            {
+                "SKYWARD_BASE_URL": url if field == "base_url" else QMLATIV,
+                "SKYWARD_KEY": "springisd-key",
+                "SKYWARD_SECRET": SECRET,
+                "SKYWARD_TOKEN_URL": url if field == "token_url" else TOKEN_URL,
+            }
+        )
+    assert hidden not in str(caught.value)
+    assert "SKYWARD_" in str(caught.value)
+
+
+def test_a_token_url_may_carry_an_ordinary_query() -> None:
+    chosen = settings(token_url=TOKEN_URL + "?tenant=springisd")
+    assert chosen.token_url == TOKEN_URL + "?tenant=springisd"
+    assert "tenant=springisd" in repr(chosen)
+
+
+def test_the_repr_masks_the_key_with_the_shared_helper() -> None:
+    from oneroster_client._redact import mask
+
+    for key in ("springisd-integration-key", "short"):
+        chosen = settings(key=key)
+        assert f"key={mask(key)!r}" in repr(chosen)
+        assert f"Key: {mask(key)}" in chosen.describe()
+        assert key not in repr(chosen)
 
 
 # --- SIS name ---------------------------------------------------------------------------
@@ -155,9 +227,9 @@ def test_the_sis_name_defaults_to_skyward() -> None:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("http://springisd.skyward.com/oauth/token", "https://"),
-        ("/oauth/token", "absolute https:// URL"),
-        ("springisd.skyward.com/oauth/token", "absolute https:// URL"),
+        ("http://springisd.skyward.com/oauth/token", "uses plain http"),
+        ("/oauth/token", "must be an absolute http(s) URL"),
+        ("springisd.skyward.com/oauth/token", "must be an absolute http(s) URL"),
         (TOKEN_URL + "#x", "fragment"),
     ],
 )
@@ -231,7 +303,7 @@ def test_all_problems_come_in_one_message() -> None:
         page_size=0,
     )
     lines = [line for line in message.splitlines() if line.startswith("  - ")]
-    assert len(lines) == 6
+    assert len(lines) == 5  # the URL: one problem at a time, from the shared URL check
     assert message.startswith("Skyward settings need attention:")
 
 
@@ -381,16 +453,39 @@ def test_from_env_names_the_variables() -> None:
     assert "Page size (SKYWARD_PAGE_SIZE)" in message
 
 
-def test_from_env_allow_http_for_loopback() -> None:
-    chosen = SkywardSettings.from_env(
+def test_from_env_allow_insecure_http() -> None:
+    environ = {
+        "SKYWARD_BASE_URL": "http://sis.test.example/springisdAPI",
+        "SKYWARD_KEY": "k",
+        "SKYWARD_SECRET": "s",
+    }
+    assert "uses plain http" in _env_problems(environ)
+    chosen = SkywardSettings.from_env({**environ, "SKYWARD_ALLOW_INSECURE_HTTP": "true"})
+    assert chosen.allow_insecure_http is True
+    message = _env_problems({**environ, "SKYWARD_ALLOW_HTTP": "true"})
+    assert "SKYWARD_ALLOW_HTTP was renamed to SKYWARD_ALLOW_INSECURE_HTTP" in message
+
+
+def test_from_dict_names_the_renamed_allow_http() -> None:
+    with pytest.raises(
+        ConfigurationError, match="'allow_http' was renamed to 'allow_insecure_http'"
+    ):
+        SkywardSettings.from_dict({"API Base URL": QMLATIV, "Key": "k", "allow_http": True})
+    chosen = SkywardSettings.from_dict(
         {
-            "SKYWARD_BASE_URL": "http://127.0.0.1:9/springisdAPI",
-            "SKYWARD_KEY": "k",
-            "SKYWARD_SECRET": "s",
-            "SKYWARD_ALLOW_HTTP": "true",
+            "API Base URL": "http://sis.test.example/api",
+            "Key": "k",
+            "Secret": "s",
+            "allow_insecure_http": "yes",
         }
     )
-    assert chosen.allow_http is True
+    assert chosen.allow_insecure_http is True
+
+
+def _env_problems(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_env(environ)
+    return str(caught.value)
 
 
 def test_from_env_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -427,3 +522,25 @@ def test_settings_are_frozen_and_evolve_revalidates() -> None:
     assert attrs.evolve(chosen, page_size=200).page_size == 200
     with pytest.raises(ConfigurationError):
         attrs.evolve(chosen, sis_name="Skyward ")
+
+
+_PASSWORDS = st.text(
+    alphabet=st.characters(categories=("L", "N"), include_characters="-_.~!$*"),
+    min_size=6,
+    max_size=30,
+)
+
+
+@settings_profile(max_examples=60, deadline=None)
+@given(password=_PASSWORDS, secret_name=st.sampled_from(["client_secret", "key", "access_token"]))
+def test_no_url_credential_reaches_the_message_or_the_repr(password: str, secret_name: str) -> None:
+    password = "Pw~" + password  # so it cannot be a piece of the rest of the URL
+    for field, url in (
+        ("base_url", f"http://admin:{password}@sis.test.example/api"),
+        ("token_url", f"https://svc:{password}@springisd.skyward.com/oauth/token"),
+        ("token_url", f"{TOKEN_URL}?{secret_name}={password}"),
+        ("base_url", f"{QMLATIV}?{secret_name}={password}"),
+    ):
+        with pytest.raises(ConfigurationError) as caught:
+            settings(**{field: url})
+        assert password not in str(caught.value)
