@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 
-from oneroster_client import __version__
+from oneroster_client._version import __version__
 from oneroster_client._redact import authorization_secrets, redact_url
 from oneroster_client._urls import check_service_url
 from oneroster_client.errors import ConfigurationError, ResponseFormatError, TransportError
