@@ -93,10 +93,29 @@ def _result(sourced_id: str, line_item_id: str, student_id: str, **fields: Any) 
     }
 
 
-def _assert_stored(served: Record, sent: Record) -> None:
-    """The served record holds what was sent, plus status and a fresh dateLastModified."""
+# What a bare GUIDRef sent in each gradebook field must be served as: type and collection.
+REF_FIELDS = {
+    "class": ("class", "classes"),
+    "category": ("category", "categories"),
+    "gradingPeriod": ("academicSession", "academicSessions"),
+    "lineItem": ("lineItem", "lineItems"),
+    "student": ("user", "users"),
+}
+
+
+def _assert_stored(served: Record, sent: Record, base_url: str) -> None:
+    """The served record holds what was sent, plus status and a fresh dateLastModified.
+
+    GUIDRefs sent bare (``{"sourcedId": ...}``) come back complete, with the ``type`` of
+    the field and an absolute ``href`` under the server's base URL.
+    """
     for key, value in sent.items():
-        assert served[key] == value, key
+        if key in REF_FIELDS:
+            ref_type, collection = REF_FIELDS[key]
+            href = f"{base_url}/{collection}/{value['sourcedId']}"
+            assert served[key] == {"href": href, "sourcedId": value["sourcedId"], "type": ref_type}
+        else:
+            assert served[key] == value, key
     assert served["status"] == "active"
     modified = datetime.fromisoformat(served["dateLastModified"].replace("Z", "+00:00"))
     assert abs(modified - datetime.now(UTC)) < timedelta(minutes=1)
@@ -110,7 +129,7 @@ def test_put_category_creates_then_replaces(api: Api) -> None:
 
     assert created.status_code == 201, created.text
     assert list(created.json()) == ["category"]
-    _assert_stored(created.json()["category"], sent)
+    _assert_stored(created.json()["category"], sent, api.server.base_url)
     fetched = api.get("/categories/cat-labs")
     assert fetched.status_code == 200
     assert fetched.json() == created.json()
@@ -139,7 +158,7 @@ def test_put_line_item_is_served_and_listed_under_its_class(
     created = api.put("/lineItems/li-new-1", {"lineItem": sent})
 
     assert created.status_code == 201, created.text
-    _assert_stored(created.json()["lineItem"], sent)
+    _assert_stored(created.json()["lineItem"], sent, api.server.base_url)
     assert api.get("/lineItems/li-new-1").json()["lineItem"] == created.json()["lineItem"]
     assert "li-new-1" in _ids(api.listing(f"/classes/{class_id}/lineItems", "lineItems"))
     assert "li-new-1" not in _ids(api.listing(f"/classes/{other_class}/lineItems", "lineItems"))
@@ -182,7 +201,7 @@ def test_put_result_keeps_extra_credit_and_exempt(
     created = api.put("/results/res-credit", {"result": sent})
 
     assert created.status_code == 201, created.text
-    _assert_stored(created.json()["result"], sent)
+    _assert_stored(created.json()["result"], sent, api.server.base_url)
     served = api.get("/results/res-credit").json()["result"]
     assert (served["score"], served["scoreStatus"]) == (fields["score"], fields["scoreStatus"])
     for path in (
