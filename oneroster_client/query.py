@@ -559,14 +559,9 @@ class _Parser:
                 f"at position {start - 1}{doubled}; a value cannot contain a single quote in "
                 "OneRoster 1.1, and predicates are joined by a space, AND or OR, and a space"
             )
-        word = self.read(_LETTERS).upper()
+        word = self.read(_LETTERS)
         if word not in LOGICAL_OPERATORS:
-            hint = ""
-            if self.text[start] in "&|":
-                hint = " (write the word, not && or ||)"
-            elif word.startswith(LOGICAL_OPERATORS):
-                hint = " followed by a space"
-            self.fail(f"filter: expected AND or OR at position {start}{hint}")
+            self.fail_logical(start, word)
         if not self.skip_whitespace():
             if self.at_end():
                 self.fail(f"filter ends after {word} at position {start}; expected a predicate")
@@ -574,6 +569,21 @@ class _Parser:
         if self.at_end():
             self.fail(f"filter ends after {word} at position {start}; expected a predicate")
         return "AND" if word == "AND" else "OR"
+
+    def fail_logical(self, start: int, word: str) -> NoReturn:
+        """Report a word (or symbol) where AND or OR should be."""
+        upper = word.upper()
+        if upper in LOGICAL_OPERATORS:
+            self.fail(
+                f"filter: the logical operator at position {start} must be upper case in "
+                f"OneRoster 1.1; use {upper}"
+            )
+        hint = ""
+        if self.text[start] in "&|":
+            hint = " (write the word, not && or ||)"
+        elif upper.startswith(LOGICAL_OPERATORS):
+            hint = " followed by a space"
+        self.fail(f"filter: expected AND or OR at position {start}{hint}")
 
 
 def parse_filter(text: str) -> FilterExpr:
@@ -588,12 +598,12 @@ def parse_filter(text: str) -> FilterExpr:
 
     Leniency, chosen so hand-written filters work while the output stays canonical:
     whitespace around the filter, around operators and around ``AND``/``OR`` is accepted
-    (any run of spaces, tabs or newlines), and the logical operator is accepted in any case
-    (``and``, ``Or``); :meth:`Predicate.to_string` / :meth:`Combined.to_string` give the
-    normalised text. A word in a logical operator's place can only be one, so accepting
-    ``and`` cannot change a filter's meaning. Everything inside quotes is kept verbatim
-    (spaces, ``AND``, ``=``, ``/``, any Unicode). Field names are kept as written, not
-    converted to wire spelling: the server decides whether it knows them.
+    (any run of spaces, tabs or newlines); :meth:`Predicate.to_string` /
+    :meth:`Combined.to_string` give the normalised text. The logical operators must be
+    upper case, as the grammar says: servers that follow it refuse ``and``, so it is
+    refused here too, with a message that says to write ``AND``. Everything inside quotes
+    is kept verbatim (spaces, ``AND``, ``=``, ``/``, any Unicode). Field names are kept as
+    written, not converted to wire spelling: the server decides whether it knows them.
 
     Args:
         text: the filter, as it appears (decoded) in the ``filter`` query parameter.

@@ -474,8 +474,16 @@ TYPE_COLLECTION = {
 
 @pytest.mark.parametrize(
     "collection",
-    ["orgs", "academicSessions", "courses", "classes", "users", "enrollments"]
-    + ["lineItems", "results"],
+    [
+        "orgs",
+        "academicSessions",
+        "courses",
+        "classes",
+        "users",
+        "enrollments",
+        "lineItems",
+        "results",
+    ],
 )
 def test_every_guidref_href_leads_to_the_record_it_names(
     collection: str, server: OneRosterServer, oracle: Oracle

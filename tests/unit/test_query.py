@@ -313,15 +313,31 @@ def test_parser_on_tricky_values(text: str, expected: FilterExpr) -> None:
     ("text", "normalised"),
     [
         ("  role = 'student'  ", "role='student'"),
-        ("role='a'   and\tstatus ~ 'b'", "role='a' AND status~'b'"),
-        ("role='a' or role='b'", "role='a' OR role='b'"),
-        ("role='a'\nOr\nrole='b'", "role='a' OR role='b'"),
+        ("role='a'   AND\tstatus ~ 'b'", "role='a' AND status~'b'"),
+        ("role='a'\nOR\nrole='b'", "role='a' OR role='b'"),
         ("score >= '80'", "score>='80'"),
     ],
 )
-def test_parser_normalises_whitespace_and_logical_case(text: str, normalised: str) -> None:
+def test_parser_normalises_whitespace(text: str, normalised: str) -> None:
     assert parse_filter(text).to_string() == normalised
     assert coerce_filter(text) == normalised
+
+
+@pytest.mark.parametrize(
+    ("text", "upper"),
+    [
+        ("role='a' and status='b'", "AND"),
+        ("role='a' or role='b'", "OR"),
+        ("role='a'\nOr\nrole='b'", "OR"),
+        ("role='a' aNd role='b'", "AND"),
+        ("a='1' AND b='2' and c='3'", "AND"),
+    ],
+)
+def test_lower_case_logical_operators_are_refused(text: str, upper: str) -> None:
+    # The 1.1 grammar spells them AND and OR; strict servers answer 400 to anything else.
+    for check in (parse_filter, coerce_filter):
+        with pytest.raises(FilterError, match=f"must be upper case in OneRoster 1.1; use {upper}"):
+            check(text)
 
 
 @pytest.mark.parametrize(
