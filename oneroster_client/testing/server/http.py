@@ -169,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reader.deadline = time.monotonic() + self.server.limits.request_timeout
         self._headers_sent = False
+        # What parse_request would set; an answer to an unparsed request needs them.
+        self.command, self.requestline, self.request_version = "", "", "HTTP/1.1"
         try:
             self._serve_one()
         except TimeoutError:
@@ -191,7 +193,6 @@ class _Handler(BaseHTTPRequestHandler):
         """Read and parse the request line and headers; False when already answered."""
         self.raw_requestline = self.rfile.readline(_MAX_REQUEST_LINE + 1)
         if len(self.raw_requestline) > _MAX_REQUEST_LINE:
-            self.requestline = self.request_version = self.command = ""
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
             self.close_connection = True
             return False
