@@ -131,7 +131,7 @@ def test_deeply_nested_put_body_is_a_bad_request(server: OneRosterServer, body: 
         ("+5", 400, "Content-Length must be a whole number"),
         ("1e3", 400, "Content-Length must be a whole number"),
         ("", 400, "Content-Length must be a whole number"),
-        ("٣", 400, "Content-Length must be a whole number"),  # a non-ASCII digit
+        ("\u0663", 400, "Content-Length must be a whole number"),  # a non-ASCII digit
         ("262145", 413, "accepts at most 262144"),
         ("99999999999999999999999999999999", 413, "accepts at most 262144"),
     ],
@@ -293,7 +293,10 @@ def _signed_with_timestamp(server: OneRosterServer, url: str, timestamp: str) ->
 
 @pytest.mark.parametrize(
     "timestamp",
-    ["nan", "NaN", "inf", "1e309", "12.5", "", " 1700000000", "+1700000000", "-1", "١٧٠٠٠٠٠٠٠٠"],
+    [
+        *("nan", "NaN", "inf", "1e309", "12.5", "", " 1700000000", "+1700000000", "-1"),
+        "\u0661\u0667" + "\u0660" * 8,  # Arabic-Indic digits: int() would read them
+    ],
 )
 def test_oauth1_timestamp_that_is_not_whole_seconds_is_unauthorized(
     server: OneRosterServer, timestamp: str
