@@ -433,6 +433,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.op_start = 0  # where the last operator began, for messages
 
     def fail(self, message: str) -> NoReturn:
         raise FilterError(message)
@@ -490,6 +491,13 @@ class _Parser:
         _fail_too_many(count, logical_ops)
 
     def predicate(self) -> Predicate:
+        field = self.field_name()
+        self.skip_whitespace()
+        op = self.operator(field)
+        self.skip_whitespace()
+        return Predicate(field, op, self.quoted_value(op))
+
+    def field_name(self) -> str:
         start = self.pos
         field = self.read(_FIELD_CHARS)
         if not field:
@@ -509,25 +517,30 @@ class _Parser:
                 f"filter: field name {field!r} at position {start} is not valid; dots must "
                 "separate non-empty parts, as in 'school.sourcedId'"
             )
-        self.skip_whitespace()
-        op_start = self.pos
+        return field
+
+    def operator(self, field: str) -> str:
+        start = self.pos
         op = self.read(_OPERATOR_CHARS)
         if not op:
-            where = "the filter ends" if self.at_end() else f"found none at position {op_start}"
+            where = "the filter ends" if self.at_end() else f"found none at position {start}"
             self.fail(
                 f"filter: expected an operator ({_OPERATOR_LIST}) after field {field!r}, "
                 f"but {where}"
             )
         if op not in OPERATORS:
             self.fail(
-                f"filter: unknown operator {op!r} at position {op_start}; OneRoster 1.1 "
+                f"filter: unknown operator {op!r} at position {start}; OneRoster 1.1 "
                 f"operators are {_OPERATOR_LIST}{_OPERATOR_HINTS.get(op, '')}"
             )
-        self.skip_whitespace()
+        self.op_start = start
+        return op
+
+    def quoted_value(self, op: str) -> str:
         quote = self.pos
         if self.at_end():
             self.fail(
-                f"filter ends after operator {op!r} at position {op_start}; expected a "
+                f"filter ends after operator {op!r} at position {self.op_start}; expected a "
                 "single-quoted value"
             )
         if self.text[quote] != "'":
@@ -547,7 +560,7 @@ class _Parser:
                 "with a single quote"
             )
         self.pos = close + 1
-        return Predicate(field, op, self.text[quote + 1 : close])
+        return self.text[quote + 1 : close]
 
     def logical(self, had_space: bool) -> LogicalOperator:
         start = self.pos
@@ -869,7 +882,12 @@ def wire_fields(value: str | Iterable[str] | None) -> str | None:
     """
     if value is None:
         return None
-    names = value.split(",") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        names: list[object] = list(value.split(","))
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        names = list(value)
+    else:
+        raise FilterError(f"fields= takes a str or an iterable of str, not {type(value).__name__}")
     if all(isinstance(name, str) and not name.strip() for name in names):
         raise FilterError("fields= must name at least one field")
     wire_names: dict[str, None] = {}
