@@ -214,6 +214,35 @@ def test_put_result_keeps_extra_credit_and_exempt(
         assert listed == [served], path
 
 
+def test_put_guidrefs_are_served_with_this_servers_href_and_their_own_type(
+    api: Api, oneroster_district: District
+) -> None:
+    class_id, student_id = _class_with_student(oneroster_district)
+    category = oneroster_district["categories"][0]["sourcedId"]
+    line_item = _line_item("li-refs", class_id, category)
+    line_item["class"] = {"sourcedId": class_id, "href": "https://elsewhere.example/c/1"}
+    assert api.put("/lineItems/li-refs", {"lineItem": line_item}).status_code == 201
+    sent = _result("res-refs", "li-refs", student_id)
+    sent["student"] = {"sourcedId": student_id, "type": "student"}
+
+    assert api.put("/results/res-refs", {"result": sent}).status_code == 201
+
+    base = api.server.base_url
+    served_line_item = api.get("/lineItems/li-refs").json()["lineItem"]
+    assert served_line_item["class"] == {
+        "href": f"{base}/classes/{class_id}",
+        "sourcedId": class_id,
+        "type": "class",
+    }
+    served = api.get("/results/res-refs").json()["result"]
+    assert served["student"] == {
+        "href": f"{base}/students/{student_id}",
+        "sourcedId": student_id,
+        "type": "student",
+    }
+    assert api.get(served["student"]["href"].removeprefix(base)).status_code == 200
+
+
 def test_put_result_replaces_an_existing_result(api: Api, oneroster_district: District) -> None:
     existing = oneroster_district["results"][0]
     line_item = next(

@@ -56,15 +56,15 @@ class Faults:
         shuffle_pages: put the records in a different order on every request, so pages
             read one after the other overlap and miss records.
         shuffle_seed: the seed of those orders; the same seed gives the same orders.
-        status_failure_every: every Nth API request that would succeed is answered 200
-            with its records withheld and a ``statusInfoSet`` whose codeMajor is
-            ``failure``.
+        status_failure_every: the Nth, 2Nth ... API request, when it is a read that
+            succeeds, is answered 200 with its records withheld and a ``statusInfoSet``
+            whose codeMajor is ``failure``.
         relative_links: ``Link`` URLs are relative references (``/ims/...?offset=...``).
         foreign_next_link: point ``Link rel="next"`` at another host.
-        drip_seconds: pause before each chunk of an API answer's body (a slow server).
+        drip_seconds: pause before each chunk of a successful API answer's body.
         drip_chunk_bytes: the chunk size for ``drip_seconds``.
-        cut_body_every: every Nth API request with a successful answer gets the headers
-            and half the body, then the connection is dropped.
+        cut_body_every: the Nth, 2Nth ... API request, when it succeeds, gets the
+            headers and half the body, then the connection is dropped.
         token_lifetime: the ``expires_in`` announced for OAuth 2 tokens.
         token_valid_for: seconds a token really stays valid (tokens that expire early).
         token_500_when_expired: answer an expired token with 500 instead of 401 (seen

@@ -260,7 +260,7 @@ class Operations:
     def _links(self, call: Call, offset: int, limit: int, total: int) -> str:
         """The ``Link`` header: first, last, and next/prev where they exist (RFC 8288)."""
         faults = self._faults()
-        # Absolute URLs carrying every original parameter, as reference providers do.
+        # Absolute URLs carrying every original parameter, as most providers send them.
         own = "" if faults.relative_links else self._origin()
         next_origin = _FOREIGN_ORIGIN if faults.foreign_next_link else own
         pairs = [(k, v) for k, v in call.request.query_pairs if k not in ("offset", "limit")]
