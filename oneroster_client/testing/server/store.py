@@ -42,9 +42,11 @@ class Store:
         self._groups: dict[tuple[str, str], tuple[int, dict[str, list[dict[str, Any]]]]] = {}
 
     def rows(self, collection: str) -> list[dict[str, Any]]:
+        """The stored wire dicts of ``collection``, in district order."""
         return self.district.collections[collection]
 
     def by_id(self, collection: str) -> dict[str, dict[str, Any]]:
+        """The records of ``collection`` by sourcedId."""
         with self.lock:
             version = self.versions[collection]
             cached = self._by_id.get(collection)
@@ -80,6 +82,7 @@ class Store:
             return cached[1][value]
 
     def get(self, collection: str, sourced_id: str, what: str) -> dict[str, Any]:
+        """One record; a 404 Refusal naming it as ``what`` when there is none."""
         row = self.by_id(collection).get(sourced_id)
         if row is None:
             raise Refusal(404, "unknown object", f"{what} {sourced_id} not found")
@@ -99,6 +102,7 @@ class Store:
             return existing is None
 
     def delete(self, collection: str, sourced_id: str) -> bool:
+        """Remove a record; return False when there was none."""
         with self.lock:
             existing = self.by_id(collection).get(sourced_id)
             if existing is None:
@@ -128,10 +132,12 @@ class Resolver:
         self.store = store
 
     def collection_of(self, op: Operation) -> str:
+        """The stored collection a single-record operation reads or writes."""
         first = op.path.split("/")[1]
         return self._SUBSETS[first][0] if first in self._SUBSETS else first
 
     def single(self, op: Operation, sourced_id: str) -> dict[str, Any]:
+        """The record a single-record read names; 404 when absent or of another type."""
         first = op.path.split("/")[1]
         if first in self._SUBSETS:
             collection, field, value = self._SUBSETS[first]
@@ -142,6 +148,7 @@ class Resolver:
         return self.store.get(first, sourced_id, op.model.__name__)
 
     def many(self, op: Operation, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The records a collection read lists, before filtering, sorting and paging."""
         handler = getattr(self, "_" + op.operation_id, None)
         if handler is not None:
             return handler(**params)  # type: ignore[no-any-return]
