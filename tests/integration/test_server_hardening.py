@@ -318,3 +318,15 @@ def test_oauth1_timestamp_in_whole_seconds_is_accepted(server: OneRosterServer) 
     url = server.base_url + "/orgs"
     headers = _signed_with_timestamp(server, url, str(int(time.time())))
     assert requests.get(url, headers=headers, timeout=PATIENCE).status_code == 200
+
+
+def test_token_request_with_a_bad_content_length_is_answered(server: OneRosterServer) -> None:
+    head = (
+        "POST /oauth/token HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: -1\r\n\r\n"
+    )
+    raw = _raw_request(server, head.encode())
+    assert _status(raw) == 400
+    assert "Content-Length" in _status_info(raw)["imsx_description"]
+    assert server.token_requests == 1
+    assert server.requests == [], "token requests are not API requests"

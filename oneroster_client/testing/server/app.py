@@ -238,7 +238,7 @@ class OneRosterServer:
     def _answer(self, request: Request) -> Response:
         """The response to one request; never raises."""
         try:
-            if request.path == _TOKEN_PATH and request.body_error is None:
+            if request.path == _TOKEN_PATH:
                 return self._answer_token(request)
             return self._answer_api(request)
         except Exception as exc:  # a test server must answer, not drop the connection
@@ -250,6 +250,8 @@ class OneRosterServer:
     def _answer_token(self, request: Request) -> Response:
         with self._lock:
             self.token_requests += 1
+        if request.body_error is not None:
+            return _refusal_response(request.body_error)
         self._delay()
         status, body = self._auth.token_endpoint(request)
         return Response(status, _json(body), {"Cache-Control": "no-store"})
@@ -271,9 +273,7 @@ class OneRosterServer:
             auth_kind = self._auth.authenticate(request, route[0])
             response = self._run(Call(route[0], route[1], request, self._count_request()))
         except Refusal as refusal:
-            response = Response(
-                refusal.status, error_payload(refusal), dict(refusal.headers), close=refusal.close
-            )
+            response = _refusal_response(refusal)
         with self._lock:
             served = ServedRequest(
                 request.method, request.path, request.query, response.status, auth_kind
@@ -309,6 +309,12 @@ class OneRosterServer:
             fault_modes.withhold_records(self.faults, call.count, body, key)
         kind = fault_modes.take_malformed(self.faults, self._lock)
         return fault_modes.encode_body(self.faults, body, key, kind)
+
+
+def _refusal_response(refusal: Refusal) -> Response:
+    return Response(
+        refusal.status, error_payload(refusal), dict(refusal.headers), close=refusal.close
+    )
 
 
 def _json(body: dict[str, Any]) -> bytes:
