@@ -433,6 +433,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.op_start = 0  # where the last operator began, for messages
 
     def fail(self, message: str) -> NoReturn:
         raise FilterError(message)
@@ -490,6 +491,13 @@ class _Parser:
         _fail_too_many(count, logical_ops)
 
     def predicate(self) -> Predicate:
+        field = self.field_name()
+        self.skip_whitespace()
+        op = self.operator(field)
+        self.skip_whitespace()
+        return Predicate(field, op, self.quoted_value(op))
+
+    def field_name(self) -> str:
         start = self.pos
         field = self.read(_FIELD_CHARS)
         if not field:
@@ -509,25 +517,30 @@ class _Parser:
                 f"filter: field name {field!r} at position {start} is not valid; dots must "
                 "separate non-empty parts, as in 'school.sourcedId'"
             )
-        self.skip_whitespace()
-        op_start = self.pos
+        return field
+
+    def operator(self, field: str) -> str:
+        start = self.pos
         op = self.read(_OPERATOR_CHARS)
         if not op:
-            where = "the filter ends" if self.at_end() else f"found none at position {op_start}"
+            where = "the filter ends" if self.at_end() else f"found none at position {start}"
             self.fail(
                 f"filter: expected an operator ({_OPERATOR_LIST}) after field {field!r}, "
                 f"but {where}"
             )
         if op not in OPERATORS:
             self.fail(
-                f"filter: unknown operator {op!r} at position {op_start}; OneRoster 1.1 "
+                f"filter: unknown operator {op!r} at position {start}; OneRoster 1.1 "
                 f"operators are {_OPERATOR_LIST}{_OPERATOR_HINTS.get(op, '')}"
             )
-        self.skip_whitespace()
+        self.op_start = start
+        return op
+
+    def quoted_value(self, op: str) -> str:
         quote = self.pos
         if self.at_end():
             self.fail(
-                f"filter ends after operator {op!r} at position {op_start}; expected a "
+                f"filter ends after operator {op!r} at position {self.op_start}; expected a "
                 "single-quoted value"
             )
         if self.text[quote] != "'":
@@ -547,7 +560,7 @@ class _Parser:
                 "with a single quote"
             )
         self.pos = close + 1
-        return Predicate(field, op, self.text[quote + 1 : close])
+        return self.text[quote + 1 : close]
 
     def logical(self, had_space: bool) -> LogicalOperator:
         start = self.pos
@@ -559,14 +572,9 @@ class _Parser:
                 f"at position {start - 1}{doubled}; a value cannot contain a single quote in "
                 "OneRoster 1.1, and predicates are joined by a space, AND or OR, and a space"
             )
-        word = self.read(_LETTERS).upper()
+        word = self.read(_LETTERS)
         if word not in LOGICAL_OPERATORS:
-            hint = ""
-            if self.text[start] in "&|":
-                hint = " (write the word, not && or ||)"
-            elif word.startswith(LOGICAL_OPERATORS):
-                hint = " followed by a space"
-            self.fail(f"filter: expected AND or OR at position {start}{hint}")
+            self.fail_logical(start, word)
         if not self.skip_whitespace():
             if self.at_end():
                 self.fail(f"filter ends after {word} at position {start}; expected a predicate")
@@ -574,6 +582,21 @@ class _Parser:
         if self.at_end():
             self.fail(f"filter ends after {word} at position {start}; expected a predicate")
         return "AND" if word == "AND" else "OR"
+
+    def fail_logical(self, start: int, word: str) -> NoReturn:
+        """Report a word (or symbol) where AND or OR should be."""
+        upper = word.upper()
+        if upper in LOGICAL_OPERATORS:
+            self.fail(
+                f"filter: the logical operator at position {start} must be upper case in "
+                f"OneRoster 1.1; use {upper}"
+            )
+        hint = ""
+        if self.text[start] in "&|":
+            hint = " (write the word, not && or ||)"
+        elif upper.startswith(LOGICAL_OPERATORS):
+            hint = " followed by a space"
+        self.fail(f"filter: expected AND or OR at position {start}{hint}")
 
 
 def parse_filter(text: str) -> FilterExpr:
@@ -588,12 +611,12 @@ def parse_filter(text: str) -> FilterExpr:
 
     Leniency, chosen so hand-written filters work while the output stays canonical:
     whitespace around the filter, around operators and around ``AND``/``OR`` is accepted
-    (any run of spaces, tabs or newlines), and the logical operator is accepted in any case
-    (``and``, ``Or``); :meth:`Predicate.to_string` / :meth:`Combined.to_string` give the
-    normalised text. A word in a logical operator's place can only be one, so accepting
-    ``and`` cannot change a filter's meaning. Everything inside quotes is kept verbatim
-    (spaces, ``AND``, ``=``, ``/``, any Unicode). Field names are kept as written, not
-    converted to wire spelling: the server decides whether it knows them.
+    (any run of spaces, tabs or newlines); :meth:`Predicate.to_string` /
+    :meth:`Combined.to_string` give the normalised text. The logical operators must be
+    upper case, as the grammar says: servers that follow it refuse ``and``, so it is
+    refused here too, with a message that says to write ``AND``. Everything inside quotes
+    is kept verbatim (spaces, ``AND``, ``=``, ``/``, any Unicode). Field names are kept as
+    written, not converted to wire spelling: the server decides whether it knows them.
 
     Args:
         text: the filter, as it appears (decoded) in the ``filter`` query parameter.
@@ -859,7 +882,12 @@ def wire_fields(value: str | Iterable[str] | None) -> str | None:
     """
     if value is None:
         return None
-    names = value.split(",") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        names: list[object] = list(value.split(","))
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        names = list(value)
+    else:
+        raise FilterError(f"fields= takes a str or an iterable of str, not {type(value).__name__}")
     if all(isinstance(name, str) and not name.strip() for name in names):
         raise FilterError("fields= must name at least one field")
     wire_names: dict[str, None] = {}

@@ -5,18 +5,23 @@ with ``Retry-After`` in seconds or as an HTTP-date, 5xx bursts and permanent fai
 malformed bodies, capped pages, missing or lying paging headers, ignored offsets, a
 ``next`` link to another host, expired tokens answered with 500, string booleans, unknown
 roles, renamed envelopes, unreadable records, refused HTTP Basic at the token endpoint
-and forbidden gradebook writes.
+and forbidden gradebook writes; and the faults a reliability table needs: totals that are
+the page's own length, next links that skip or overlap, records reordered between
+requests, 200 answers whose statusInfoSet reports failure, relative links, slow bodies
+and connections dropped mid-body.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -282,6 +287,147 @@ def test_foreign_next_link(api: Api, faults: Faults) -> None:
         assert links[rel]["url"].startswith(api.server.base_url), rel
 
 
+def _offset(url: str) -> int:
+    return int(parse_qs(urlsplit(url).query)["offset"][0])
+
+
+def test_total_count_is_page_length(api: Api, faults: Faults) -> None:
+    total = len(api.server.district["users"])
+    assert total > 25
+    faults.total_count_is_page_length = True
+    for offset, expected in ((0, 10), (10, 10), (total - 3, 3)):
+        response = api.get("/users", limit=10, offset=offset)
+        assert len(response.json()["users"]) == expected
+        assert response.headers["X-Total-Count"] == str(expected)
+    faults.total_count_delta = -2
+    assert api.get("/users", limit=10).headers["X-Total-Count"] == "8"
+
+
+@pytest.mark.parametrize("delta", [3, -4])
+def test_next_link_offset_delta_skips_or_overlaps(api: Api, faults: Faults, delta: int) -> None:
+    faults.next_link_offset_delta = delta
+    response = api.get("/users", limit=10, offset=20)
+    assert _offset(response.links["next"]["url"]) == 30 + delta
+    # Only next is wrong: first, last and prev stay true.
+    assert _offset(response.links["prev"]["url"]) == 10
+    assert _offset(response.links["first"]["url"]) == 0
+    assert len(response.json()["users"]) == 10
+
+
+def test_shuffle_pages_reorders_records_on_every_request(api: Api, faults: Faults) -> None:
+    everyone = _ids(api.get("/users", limit=1000), "users")
+    faults.shuffle_pages = True
+    orders = [_ids(api.get("/users", limit=1000), "users") for _ in range(3)]
+    assert all(sorted(order) == sorted(everyone) for order in orders), "nothing lost"
+    assert len({tuple(order) for order in [*orders, everyone]}) == 4, "a new order each time"
+    # Reading page by page then misses some records and repeats others.
+    pages = [_ids(api.get("/users", limit=20, offset=o), "users") for o in range(0, 1000, 20)]
+    seen = [sourced_id for page in pages for sourced_id in page]
+    assert len(seen) == len(everyone)
+    assert set(seen) != set(everyone)
+
+
+def test_shuffle_pages_is_reproducible_with_the_same_seed(oneroster_district: District) -> None:
+    def orders(seed: int) -> list[list[str]]:
+        faults = Faults(shuffle_pages=True, shuffle_seed=seed)
+        with OneRosterServer(oneroster_district, faults=faults) as server:
+            headers = {"Authorization": f"Bearer {server.issue_token()}"}
+            url = f"{server.base_url}/users"
+            return [
+                _ids(requests.get(url, headers=headers, params={"limit": 15}, timeout=5), "users")
+                for _ in range(3)
+            ]
+
+    assert orders(11) == orders(11)
+    assert orders(11) != orders(12)
+
+
+def test_status_failure_every_nth_request(api: Api, faults: Faults) -> None:
+    faults.status_failure_every = 2
+    first = api.get("/users", limit=10)
+    second = api.get("/users", limit=10)
+    third = api.get("/users", limit=10)
+    single = api.get("/orgs/" + api.server.district["orgs"][0]["sourcedId"])
+
+    assert [r.status_code for r in (first, second, third, single)] == [200] * 4
+    assert len(first.json()["users"]) == len(third.json()["users"]) == 10
+    assert "statusInfoSet" not in first.json()
+    body = second.json()
+    assert body["users"] == [], "the records are withheld"
+    (info,) = body["statusInfoSet"]
+    assert (info["imsx_codeMajor"], info["imsx_severity"]) == ("failure", "error")
+    assert second.headers["X-Total-Count"] == first.headers["X-Total-Count"]
+    assert "org" not in single.json()
+    assert single.json()["statusInfoSet"][0]["imsx_codeMajor"] == "failure"
+
+
+def test_relative_links(api: Api, faults: Faults) -> None:
+    absolute = api.get("/users", limit=10, offset=10, sort="familyName").links
+    faults.relative_links = True
+    relative = api.get("/users", limit=10, offset=10, sort="familyName").links
+    assert set(relative) == {"first", "last", "next", "prev"}
+    for rel, link in relative.items():
+        assert link["url"].startswith(api.server.base_path + "/users?"), rel
+        assert api.server.origin + link["url"] == absolute[rel]["url"], rel
+
+
+def test_drip_seconds_slows_the_body(api: Api, faults: Faults) -> None:
+    fast = api.get("/users", limit=20)
+    size = len(fast.content)
+    faults.drip_seconds = 0.02
+    faults.drip_chunk_bytes = size // 4 + 1  # four chunks, four pauses
+    started = time.perf_counter()
+    slow = api.get("/users", limit=20)
+    assert time.perf_counter() - started >= 4 * 0.02
+    assert slow.content == fast.content
+
+
+def _raw_get(server: OneRosterServer, target: str, token: str) -> tuple[int, int, bytes]:
+    """Status, announced Content-Length and the body bytes received before the close."""
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), int(headers["content-length"]), body
+
+
+def test_cut_body_every_nth_request_drops_the_connection_mid_body(api: Api, faults: Faults) -> None:
+    faults.cut_body_every = 2
+    token = api.server.issue_token()
+    target = api.server.base_path + "/users?limit=20"
+    answers = [_raw_get(api.server, target, token) for _ in range(4)]
+    for number, (status, announced, body) in enumerate(answers, 1):
+        assert status == 200
+        if number % 2:
+            assert len(body) == announced
+        else:
+            assert 0 < len(body) < announced, "cut in the middle of the body"
+    # requests reports the short body as a broken connection (IncompleteRead).
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
+        for _ in range(2):
+            api.get("/users", limit=20).json()
+
+
+def test_new_faults_combine(api: Api, faults: Faults) -> None:
+    faults.total_count_is_page_length = True
+    faults.relative_links = True
+    faults.next_link_offset_delta = 5
+    faults.cap_page_size = 4
+    response = api.get("/users", limit=10, offset=10)
+    assert len(response.json()["users"]) == 4
+    assert response.headers["X-Total-Count"] == "4"
+    assert response.links["next"]["url"].startswith(api.server.base_path)
+    assert _offset(response.links["next"]["url"]) == 10 + 4 + 5
+
+
 # --- tokens ---------------------------------------------------------------------------------
 
 
@@ -451,6 +597,13 @@ def test_faults_are_off_by_default_and_can_be_given_up_front(
         latency=0.0,
         paging_headers=True,
         total_count_delta=0,
+        total_count_is_page_length=False,
+        next_link_offset_delta=0,
+        shuffle_pages=False,
+        status_failure_every=None,
+        relative_links=False,
+        drip_seconds=0.0,
+        cut_body_every=None,
         fail_statuses=[],
         malformed=[],
         envelope_keys={},

@@ -353,6 +353,9 @@ def test_unknown_filter_field_is_a_bad_request(
         "role='student' AND",
         "role='a' OR role='b' OR role='c'",
         "role='student'grades='07'",
+        "role='student' and grades='07'",
+        "role='student' or role='teacher'",
+        "role='student' And grades='07'",
     ],
 )
 def test_bad_filter_syntax_is_a_bad_request(
@@ -432,6 +435,25 @@ def test_unknown_sort_field_is_a_warning_with_the_data(
     assert len(records) == len(district["users"])
 
 
+@pytest.mark.parametrize("order_by", ["up", "ascending", "DESC", "Asc", "", "desc "])
+def test_order_by_other_than_asc_or_desc_is_a_bad_request(
+    api: requests.Session, server: OneRosterServer, order_by: str
+) -> None:
+    response = _get(api, server, "/users", sort="familyName", orderBy=order_by)
+    infos = _errors(response, 400)
+    assert [info["imsx_codeMinor"] for info in infos] == ["invalid_sort_field"]
+    assert "orderBy must be asc or desc" in infos[0]["imsx_description"]
+
+
+def test_lower_case_and_in_a_filter_names_the_fix(
+    api: requests.Session, server: OneRosterServer
+) -> None:
+    response = _get(api, server, "/users", filter="role='student' and status='active'")
+    (info,) = _errors(response, 400)
+    assert info["imsx_codeMinor"] == "invalid_filter_field"
+    assert "use AND" in info["imsx_description"]
+
+
 # --- fields ---------------------------------------------------------------------------------
 
 
@@ -496,7 +518,8 @@ def test_only_unknown_selection_fields_give_whole_records_and_a_warning(
     response = _get(api, server, "/orgs", fields="favouriteColour")
     records = _ok(response, "orgs")
     assert _warnings(response) == [("invalid_selection_field", "favouriteColour")]
-    assert records == district["orgs"]
+    assert records == _ok(_get(api, server, "/orgs"), "orgs")
+    assert [set(r) for r in records] == [set(r) for r in district["orgs"]]
 
 
 def test_unknown_sort_and_selection_fields_are_both_reported(

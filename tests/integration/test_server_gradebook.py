@@ -93,10 +93,29 @@ def _result(sourced_id: str, line_item_id: str, student_id: str, **fields: Any) 
     }
 
 
-def _assert_stored(served: Record, sent: Record) -> None:
-    """The served record holds what was sent, plus status and a fresh dateLastModified."""
+# What a bare GUIDRef sent in each gradebook field must be served as: type and collection.
+REF_FIELDS = {
+    "class": ("class", "classes"),
+    "category": ("category", "categories"),
+    "gradingPeriod": ("academicSession", "academicSessions"),
+    "lineItem": ("lineItem", "lineItems"),
+    "student": ("user", "users"),
+}
+
+
+def _assert_stored(served: Record, sent: Record, base_url: str) -> None:
+    """The served record holds what was sent, plus status and a fresh dateLastModified.
+
+    GUIDRefs sent bare (``{"sourcedId": ...}``) come back complete, with the ``type`` of
+    the field and an absolute ``href`` under the server's base URL.
+    """
     for key, value in sent.items():
-        assert served[key] == value, key
+        if key in REF_FIELDS:
+            ref_type, collection = REF_FIELDS[key]
+            href = f"{base_url}/{collection}/{value['sourcedId']}"
+            assert served[key] == {"href": href, "sourcedId": value["sourcedId"], "type": ref_type}
+        else:
+            assert served[key] == value, key
     assert served["status"] == "active"
     modified = datetime.fromisoformat(served["dateLastModified"].replace("Z", "+00:00"))
     assert abs(modified - datetime.now(UTC)) < timedelta(minutes=1)
@@ -110,7 +129,7 @@ def test_put_category_creates_then_replaces(api: Api) -> None:
 
     assert created.status_code == 201, created.text
     assert list(created.json()) == ["category"]
-    _assert_stored(created.json()["category"], sent)
+    _assert_stored(created.json()["category"], sent, api.server.base_url)
     fetched = api.get("/categories/cat-labs")
     assert fetched.status_code == 200
     assert fetched.json() == created.json()
@@ -139,7 +158,7 @@ def test_put_line_item_is_served_and_listed_under_its_class(
     created = api.put("/lineItems/li-new-1", {"lineItem": sent})
 
     assert created.status_code == 201, created.text
-    _assert_stored(created.json()["lineItem"], sent)
+    _assert_stored(created.json()["lineItem"], sent, api.server.base_url)
     assert api.get("/lineItems/li-new-1").json()["lineItem"] == created.json()["lineItem"]
     assert "li-new-1" in _ids(api.listing(f"/classes/{class_id}/lineItems", "lineItems"))
     assert "li-new-1" not in _ids(api.listing(f"/classes/{other_class}/lineItems", "lineItems"))
@@ -182,7 +201,7 @@ def test_put_result_keeps_extra_credit_and_exempt(
     created = api.put("/results/res-credit", {"result": sent})
 
     assert created.status_code == 201, created.text
-    _assert_stored(created.json()["result"], sent)
+    _assert_stored(created.json()["result"], sent, api.server.base_url)
     served = api.get("/results/res-credit").json()["result"]
     assert (served["score"], served["scoreStatus"]) == (fields["score"], fields["scoreStatus"])
     for path in (
@@ -193,6 +212,35 @@ def test_put_result_keeps_extra_credit_and_exempt(
     ):
         listed = [r for r in api.listing(path, "results") if r["sourcedId"] == "res-credit"]
         assert listed == [served], path
+
+
+def test_put_guidrefs_are_served_with_this_servers_href_and_their_own_type(
+    api: Api, oneroster_district: District
+) -> None:
+    class_id, student_id = _class_with_student(oneroster_district)
+    category = oneroster_district["categories"][0]["sourcedId"]
+    line_item = _line_item("li-refs", class_id, category)
+    line_item["class"] = {"sourcedId": class_id, "href": "https://elsewhere.example/c/1"}
+    assert api.put("/lineItems/li-refs", {"lineItem": line_item}).status_code == 201
+    sent = _result("res-refs", "li-refs", student_id)
+    sent["student"] = {"sourcedId": student_id, "type": "student"}
+
+    assert api.put("/results/res-refs", {"result": sent}).status_code == 201
+
+    base = api.server.base_url
+    served_line_item = api.get("/lineItems/li-refs").json()["lineItem"]
+    assert served_line_item["class"] == {
+        "href": f"{base}/classes/{class_id}",
+        "sourcedId": class_id,
+        "type": "class",
+    }
+    served = api.get("/results/res-refs").json()["result"]
+    assert served["student"] == {
+        "href": f"{base}/students/{student_id}",
+        "sourcedId": student_id,
+        "type": "student",
+    }
+    assert api.get(served["student"]["href"].removeprefix(base)).status_code == 200
 
 
 def test_put_result_replaces_an_existing_result(api: Api, oneroster_district: District) -> None:

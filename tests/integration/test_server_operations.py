@@ -4,7 +4,9 @@ The spec's paths and envelope keys are written out below (from the 1.1 endpoint
 catalogue), so the server is checked against the spec and not against the project's own
 endpoint table. Each operation is called with ids taken from the fixture district, chosen
 so that nested listings are non-empty where the data allows, and must answer the spec's
-envelope with exactly the records plain Python picks from the district, unchanged.
+envelope with exactly the records plain Python picks from the district, unchanged but for
+the ``href`` every GUIDRef gains (the 1.1 JSON binding requires ``href``, ``sourcedId``
+and ``type`` on each one), and each ``href`` must lead to the record it names.
 Typed subsets only hold their type, unknown or mistyped ids give 404 ``unknown object``
 and methods the spec does not define give 405.
 """
@@ -167,6 +169,28 @@ NO_SUCH_ID = "no-such-id"
 def _refs(value: Any) -> list[str]:
     items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
     return [item["sourcedId"] for item in items]
+
+
+def _guidrefs(value: Any) -> list[Record]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict) and "sourcedId" in item]
+
+
+def _without_hrefs(record: Record) -> Record:
+    """The record as stored: served GUIDRefs gain an ``href`` the district does not hold."""
+    stripped: Record = {}
+    for name, value in record.items():
+        if isinstance(value, dict) and "sourcedId" in value:
+            value = {k: v for k, v in value.items() if k != "href"}
+        elif isinstance(value, list):
+            value = [
+                {k: v for k, v in item.items() if k != "href"}
+                if isinstance(item, dict) and "sourcedId" in item
+                else item
+                for item in value
+            ]
+        stripped[name] = value
+    return stripped
 
 
 def _unique(records: Iterable[Record]) -> list[Record]:
@@ -357,10 +381,16 @@ def _assert_unknown_object(response: requests.Response) -> None:
     assert (info["imsx_codeMajor"], info["imsx_severity"]) == ("failure", "error")
 
 
-def _assert_shape(record: Record, collection: str, oracle: Oracle) -> None:
+def _assert_shape(record: Record, collection: str, oracle: Oracle, server: OneRosterServer) -> None:
     missing = ({"sourcedId", "status", "dateLastModified"} | REQUIRED[collection]) - set(record)
     assert not missing, f"{collection} {record.get('sourcedId')} lacks {sorted(missing)}"
-    assert record == oracle.by_id[collection][record["sourcedId"]], "the record was changed"
+    for name, value in record.items():
+        for ref in _guidrefs(value):
+            assert set(ref) == {"href", "sourcedId", "type"}, (collection, name, ref)
+            assert ref["href"].startswith(server.base_url + "/"), (collection, name, ref)
+            assert ref["href"].endswith("/" + quote(ref["sourcedId"], safe="")), ref
+    stored = oracle.by_id[collection][record["sourcedId"]]
+    assert _without_hrefs(record) == stored, "the record was changed"
 
 
 def test_the_operation_table_matches_the_spec() -> None:
@@ -388,13 +418,13 @@ def test_operation_answers_with_the_spec_envelope(
             response = requests.get(url, headers=headers, timeout=5)
             assert response.status_code == 200, response.text
             assert list(response.json()) == [key]
-            assert response.json()[key] == record
-            _assert_shape(response.json()[key], KEY_COLLECTION[str(key)], oracle)
+            assert _without_hrefs(response.json()[key]) == record
+            _assert_shape(response.json()[key], KEY_COLLECTION[str(key)], oracle, server)
         elif method == "PUT":
             response = requests.put(url, json={key: record}, headers=headers, timeout=5)
             assert response.status_code == 200, response.text  # replaced, not created
             served = response.json()[str(key)]
-            assert {k: v for k, v in served.items() if k != "dateLastModified"} == {
+            assert {k: v for k, v in _without_hrefs(served).items() if k != "dateLastModified"} == {
                 k: v for k, v in record.items() if k != "dateLastModified"
             }
             assert requests.get(url, headers=headers, timeout=5).json()[key] == served
@@ -426,7 +456,56 @@ def test_operation_answers_with_the_spec_envelope(
         assert records, f"{op.operation_id} should not be empty for the fixture district"
     collection = KEY_COLLECTION[str(key)]
     for record in records:
-        _assert_shape(record, collection, oracle)
+        _assert_shape(record, collection, oracle, server)
+
+
+# GUIDRef type (section 5.12 vocabulary) -> the collection its records are listed in.
+TYPE_COLLECTION = {
+    "org": "orgs",
+    "academicSession": "academicSessions",
+    "course": "courses",
+    "class": "classes",
+    "user": "users",
+    "category": "categories",
+    "lineItem": "lineItems",
+    "resource": "resources",
+}
+
+
+@pytest.mark.parametrize(
+    "collection",
+    [
+        "orgs",
+        "academicSessions",
+        "courses",
+        "classes",
+        "users",
+        "enrollments",
+        "lineItems",
+        "results",
+    ],
+)
+def test_every_guidref_href_leads_to_the_record_it_names(
+    collection: str, server: OneRosterServer, oracle: Oracle
+) -> None:
+    headers = _headers(server)
+    listing = requests.get(
+        f"{server.base_url}/{collection}", params={"limit": 5}, headers=headers, timeout=5
+    )
+    refs = [
+        ref
+        for record in listing.json()[collection]
+        for v in record.values()
+        for ref in _guidrefs(v)
+    ]
+    assert refs, f"the first {collection} should hold GUIDRefs"
+    for ref in refs:
+        answer = requests.get(ref["href"], headers=headers, timeout=5)
+        assert answer.status_code == 200, (ref, answer.text)
+        ((key, target),) = answer.json().items()
+        assert target["sourcedId"] == ref["sourcedId"]
+        assert KEY_COLLECTION[key] == TYPE_COLLECTION[ref["type"]], ref
+        assert ref["sourcedId"] in oracle.by_id[TYPE_COLLECTION[ref["type"]]]
 
 
 def test_nested_listings_find_data_in_the_fixture_district(oracle: Oracle) -> None:
