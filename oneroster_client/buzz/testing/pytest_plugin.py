@@ -1,0 +1,26 @@
+"""Pytest fixture for code that talks to Agilix Buzz: a fresh loopback DLAP server per test.
+
+Installed with the package as a ``pytest11`` plugin, so a project depending on
+``oneroster-client`` can write::
+
+    def test_roster(buzz_server):
+        token_url, user_id, private_key_pem, key_id = buzz_server.jwt_credentials()
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from oneroster_client.buzz.testing.server import BuzzServer
+
+__all__ = ["buzz_server"]
+
+
+@pytest.fixture
+def buzz_server() -> Iterator[BuzzServer]:
+    """A started :class:`BuzzServer` with only the built-in root domain, roles and users."""
+    with BuzzServer() as server:
+        yield server
