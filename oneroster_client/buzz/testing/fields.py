@@ -97,7 +97,8 @@ def check_fields(command: str, item: Any) -> dict[str, Any]:
     unknown = sorted(set(item) - required - optional - _ALWAYS)
     if unknown:
         raise DlapError("BadRequest", f"{command}: unknown attribute(s) {', '.join(unknown)}")
-    missing = sorted(name for name in required if item.get(name) in (None, ""))
+    # Present is enough here: the entity rules say which fields may not be empty.
+    missing = sorted(name for name in required if item.get(name) is None)
     if missing:
         raise DlapError("BadRequest", f"{command}: missing required {', '.join(missing)}")
     return item

@@ -60,8 +60,8 @@ def make_assertion(
         audience: ``aud``, the token URL.
         key_id: the ``kid`` header, if any.
         lifetime: seconds from now to ``exp`` (negative for an expired assertion).
-        jti: the token id; random when omitted.
-        algorithm: the JWS algorithm; only ``RS256`` is accepted by the server.
+        jti: the token id; random when omitted ("" sends an empty one).
+        algorithm: the JWS algorithm (an RSA one: the server accepts only ``RS256``).
         **claims: extra or overriding claims (``None`` removes a claim).
     """
     now = int(time.time())
@@ -71,7 +71,7 @@ def make_assertion(
         "aud": audience,
         "iat": now,
         "exp": now + int(lifetime),
-        "jti": jti or uuid.uuid4().hex,
+        "jti": uuid.uuid4().hex if jti is None else jti,
     }
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
