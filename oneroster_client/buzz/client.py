@@ -7,6 +7,7 @@ command not covered here is still reachable through those two.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -29,21 +30,59 @@ from oneroster_client.errors import ConfigurationError
 
 __all__ = ["BuzzClient"]
 
+logger = logging.getLogger("oneroster_client.buzz")
+
 E = TypeVar("E", bound=BuzzEntity)
 
-# Fields Buzz computes; sending them back in a create or update means nothing.
-_READ_ONLY = frozenset(
-    {
-        "guid",
-        "creationdate",
-        "modifieddate",
-        "lastlogindate",
-        "version",
-        "privileges",
-        "firstactivitydate",
-        "lastactivitydate",
-    }
-)
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The fields each write command takes. Entities read from Buzz carry more (guid,
+# creationdate, userspace ...); a typed write sends only these, so a record read, changed
+# and written back is accepted. Send a dict to pass other fields as they are.
+_WRITABLE = {
+    "createdomains": _names("name userspace parentid reference flags data"),
+    "updatedomains": _names("domainid name userspace parentid reference flags data"),
+    "createusers2": _names(
+        "domainid username email password firstname lastname passwordquestion "
+        "passwordanswer reference flags rights roleid data"
+    ),
+    "updateusers": _names("userid domainid username firstname lastname email reference flags data"),
+    "createcourses": _names(
+        "title domainid schema reference status roleid type startdate enddate days term "
+        "indexrule data"
+    ),
+    "copycourses": _names(
+        "courseid domainid action depth reference status roleid title type startdate enddate "
+        "days term indexrule"
+    ),
+    "updatecourses": _names(
+        "courseid domainid title reference type baseid startdate enddate days term indexrule "
+        "schema data"
+    ),
+    "createenrollments": _names(
+        "userid entityid status roleid flags domainid startdate enddate reference schema data"
+    ),
+    "updateenrollments": _names(
+        "enrollmentid userid entityid domainid roleid flags status startdate enddate reference "
+        "schema data"
+    ),
+    "updaterights": _names("actorid entityid roleid flags"),
+}
+
+
+def _entity_wire(cmd: str, item: BuzzEntity, id_key: str | None) -> dict[str, Any]:
+    wire = item.to_dict()
+    ident = wire.pop("id", None)
+    if id_key is not None and ident is not None:
+        wire.setdefault(id_key, ident)
+    allowed = _WRITABLE[cmd]
+    left_out = sorted(set(wire) - allowed)
+    if left_out:
+        logger.debug("Buzz %s: not sending read-only fields %s", cmd, ", ".join(left_out))
+    return {key: value for key, value in wire.items() if key in allowed}
 
 
 def _wire_items(
@@ -56,13 +95,13 @@ def _wire_items(
 ) -> list[tuple[Any, dict[str, Any]]]:
     """Turn entities (or dicts of DLAP fields) into command items, checking required fields.
 
-    ``id_key`` renames the entity's ``id`` to the command's id field (``userid`` ...) for
-    updates; for creates (``None``) the id is dropped.
+    An entity is sent with the fields the command takes (its ``id`` as ``id_key`` for
+    updates); a dict is sent as it is.
     """
     pairs = []
     for index, item in enumerate(given):
         if isinstance(item, kind):
-            wire = {k: v for k, v in item.to_dict().items() if k not in _READ_ONLY}
+            wire = _entity_wire(cmd, item, id_key)
         elif isinstance(item, Mapping):
             wire = dict(item)
         else:
@@ -70,11 +109,7 @@ def _wire_items(
                 f"{cmd} item {index}: expected a {kind.__name__} or a dict, "
                 f"got {type(item).__name__}"
             )
-        if id_key is not None and "id" in wire and id_key not in wire:
-            wire[id_key] = wire.pop("id")
-        elif id_key is None and isinstance(item, kind):
-            wire.pop("id", None)
-        missing = [name for name in required if wire.get(name) in (None, "")]
+        missing = [name for name in required if wire.get(name) is None]
         if missing:
             raise ConfigurationError(
                 f"{cmd} item {index}: missing required field(s) {', '.join(missing)}; "
