@@ -128,3 +128,18 @@ def test_request_log_keeps_commands_and_counts_not_secrets(
     ]
     assert "wrong-pass" not in repr(served)
     assert buzz_server.login_password not in repr(buzz_server)
+
+
+def test_other_methods_are_refused(buzz_server: BuzzServer) -> None:
+    answer = requests.put(buzz_server.cmd_url("getdomain2"), timeout=5)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, POST"
+
+
+def test_request_log_keeps_the_user_agent(buzz_server: BuzzServer) -> None:
+    requests.get(
+        buzz_server.cmd_url("getdomain2"),
+        headers={"User-Agent": "SisSync/1.0 (district; ops@example.org)"},
+        timeout=5,
+    )
+    assert buzz_server.requests[-1].user_agent == "SisSync/1.0 (district; ops@example.org)"

@@ -333,3 +333,47 @@ def test_rights_are_stored_per_actor_and_entity(buzz_server: BuzzServer, dlap: D
 @pytest.mark.parametrize("show", ["bogus", "DELETEDX"])
 def test_show_must_be_known(dlap: Dlap, show: str) -> None:
     assert dlap.get("listusers", domainid="1", show=show)["code"] == "BadRequest"
+
+
+def test_renamed_user_frees_the_old_name(dlap: Dlap) -> None:
+    domain = _domain(dlap, "north")
+    ada = _user(dlap, domain, "ada")
+    dlap.items("updateusers", "user", [{"userid": ada, "username": "ada2"}])
+    assert _user(dlap, domain, "ada")
+    (clash,) = dlap.items(
+        "createusers2",
+        "user",
+        [{"domainid": domain, "username": "ADA2", "email": "", "firstname": "A", "lastname": "B"}],
+    )
+    assert clash["code"] == "BadRequest"
+
+
+def test_moved_enrollment_counts_as_duplicate_in_its_new_course(dlap: Dlap) -> None:
+    domain = _domain(dlap, "north")
+    first, second = _course(dlap, domain), _course(dlap, domain, "Other")
+    user = _user(dlap, domain, "ada")
+    enrollment = dlap.create(
+        "createenrollments", "enrollment", {"userid": user, "entityid": first, "status": 1}
+    )
+    dlap.items(
+        "updateenrollments", "enrollment", [{"enrollmentid": enrollment, "entityid": second}]
+    )
+    results = dlap.items(
+        "createenrollments",
+        "enrollment",
+        [
+            {"userid": user, "entityid": first, "status": 1},
+            {"userid": user, "entityid": second, "status": 1},
+        ],
+        disallowduplicates="true",
+    )
+    assert [r["code"] for r in results] == ["OK", "BadRequest"]
+
+
+def test_deleted_enrollment_is_no_duplicate(dlap: Dlap) -> None:
+    domain = _domain(dlap, "north")
+    course, user = _course(dlap, domain), _user(dlap, domain, "ada")
+    item = {"userid": user, "entityid": course, "status": 1}
+    first = dlap.create("createenrollments", "enrollment", item, disallowduplicates="true")
+    dlap.items("deleteenrollments", "enrollment", [{"enrollmentid": first}])
+    assert dlap.create("createenrollments", "enrollment", item, disallowduplicates="true")

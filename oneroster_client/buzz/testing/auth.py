@@ -191,9 +191,9 @@ class Authenticator:
         if not isinstance(username, str) or "/" not in username:
             return None
         userspace, _, name = username.partition("/")
-        for user in self.store.rows("user"):
+        for user in self.store.users_named(name):
             if (
-                user["username"].casefold() == name.casefold()
+                not self.store.is_deleted(user["id"])
                 and self.store.userspace_of(user["domainid"]).casefold() == userspace.casefold()
                 and not self.store.is_deleted(user["domainid"])
             ):

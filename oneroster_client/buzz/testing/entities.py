@@ -61,8 +61,12 @@ def _check_userspace(store: Store, value: Any, exclude: str | None) -> str:
     userspace = _text(value, "userspace").strip()
     if not _USERSPACE.match(userspace):
         raise DlapError("BadRequest", "userspace may hold only letters, digits, '.', '_', '-'")
-    for domain in store.rows("domain"):
-        if domain["id"] != exclude and domain["userspace"].casefold() == userspace.casefold():
+    for domain in store.records["domain"].values():
+        if (
+            domain["id"] != exclude
+            and not store.is_deleted(domain["id"])
+            and domain["userspace"].casefold() == userspace.casefold()
+        ):
             raise DlapError("BadRequest", f"Userspace is already used by domain {domain['id']}")
     return userspace
 
@@ -114,10 +118,10 @@ def _check_username(store: Store, value: Any, domain_id: str, exclude: str | Non
     if not username or "/" in username:
         raise DlapError("BadRequest", "username must be non-empty and hold no '/'")
     userspace = store.userspace_of(domain_id).casefold()
-    for user in store.rows("user"):
+    for user in store.users_named(username):
         if (
             user["id"] != exclude
-            and user["username"].casefold() == username.casefold()
+            and not store.is_deleted(user["id"])
             and store.userspace_of(user["domainid"]).casefold() == userspace
         ):
             raise DlapError(
@@ -144,6 +148,7 @@ def create_user(store: Store, item: dict[str, Any], entity_id: str | None = None
         record["roleid"] = _live_role(store, item["roleid"])
     _common(record, item)
     user_id = store.add("user", record, entity_id)
+    store.index_username(user_id, None, record["username"])
     if item.get("password"):
         store.passwords[user_id] = _text(item["password"], "password")
     return user_id
@@ -166,6 +171,8 @@ def update_user(store: Store, item: dict[str, Any]) -> None:
     for field in ("firstname", "lastname", "email"):
         if field in item:
             changes[field] = _text(item[field] or "", field)
+    if "username" in changes:
+        store.index_username(user_id, record["username"], changes["username"])
     record.update(changes)
     _common(record, item)
     store.touch(record)
@@ -308,8 +315,10 @@ def _enrollment_values(record: dict[str, Any], item: dict[str, Any]) -> None:
 def _check_duplicate(
     store: Store, record: dict[str, Any], *, any_status: bool, same_status: bool
 ) -> None:
-    for other in store.rows("enrollment"):
-        if other["userid"] != record["userid"] or other["entityid"] != record["entityid"]:
+    if not (any_status or same_status):
+        return
+    for other in store.enrollments_of(record["userid"], record["entityid"]):
+        if store.is_deleted(other["id"]):
             continue
         if any_status or (same_status and other["status"] == record["status"]):
             raise DlapError("BadRequest", "Duplicate enrollment")
@@ -337,7 +346,9 @@ def create_enrollment(
     _check_duplicate(
         store, record, any_status=disallow_duplicates, same_status=disallow_same_status
     )
-    return store.add("enrollment", record, entity_id)
+    new_id = store.add("enrollment", record, entity_id)
+    store.index_enrollment(new_id, None, (record["userid"], record["entityid"]))
+    return new_id
 
 
 def update_enrollment(store: Store, item: dict[str, Any]) -> None:
@@ -347,6 +358,11 @@ def update_enrollment(store: Store, item: dict[str, Any]) -> None:
     _enrollment_links(store, changed, item)
     _enrollment_values(changed, item)
     changed["privileges"] = privileges_of(store, changed)
+    store.index_enrollment(
+        record["id"],
+        (record["userid"], record["entityid"]),
+        (changed["userid"], changed["entityid"]),
+    )
     record.update(changed)
     store.touch(record)
 

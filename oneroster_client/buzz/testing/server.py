@@ -68,6 +68,7 @@ class ServedCommand:
         entities: the number of items of a batch command (0 for other commands).
         status: the HTTP status.
         code: the DLAP code of the answer ("" for a non-DLAP answer such as a 502 page).
+        user_agent: the ``User-Agent`` sent (Buzz requires one naming the calling system).
     """
 
     method: str
@@ -75,6 +76,7 @@ class ServedCommand:
     entities: int
     status: int
     code: str
+    user_agent: str = ""
 
 
 @attrs.define
@@ -339,12 +341,18 @@ class BuzzServer:
         if path != "/cmd" and not path.startswith("/cmd/"):
             self._send(handler, _Answer(404, _envelope("BadRequest", "Not found")))
             return
-        answer = self._command(handler, path, query)
+        if handler.command not in ("GET", "POST"):
+            answer = _Answer(405, _envelope("BadRequest", "DLAP commands use GET or POST"))
+            answer.headers["Allow"] = "GET, POST"
+        else:
+            answer = self._command(handler, path, query)
         code = answer.body["response"]["code"] if isinstance(answer.body, dict) else ""
+        agent = handler.headers.get("User-Agent") or ""
+        served = ServedCommand(
+            handler.command, answer.command, answer.items, answer.status, code, agent
+        )
         with self._log_lock:
-            self.requests.append(
-                ServedCommand(handler.command, answer.command, answer.items, answer.status, code)
-            )
+            self.requests.append(served)
         self._send(handler, answer)
 
     def _token(self, handler: _Handler) -> _Answer:

@@ -55,6 +55,11 @@ class Store:
         self.rights: dict[tuple[str, str], dict[str, Any]] = {}
         self.grades: dict[str, dict[str, Any]] = {}
         self.passwords: dict[str, str] = {}
+        # Usernames (case-folded) -> user ids, deleted ones included: uniqueness checks
+        # stay fast on large seeded districts.
+        self._usernames: dict[str, set[str]] = {}
+        # (userid, entityid) -> enrollment ids, deleted ones included, for duplicate checks.
+        self._pairs: dict[tuple[str, str], set[str]] = {}
         self._next_id = 100
 
     # --- ids and records ---------------------------------------------------------------
@@ -121,6 +126,32 @@ class Store:
             return found
         want_deleted = show == "deleted"
         return [r for r in found if (r["id"] in self.deleted_by) == want_deleted]
+
+    def users_named(self, username: str) -> list[dict[str, Any]]:
+        """Users (deleted ones included) whose username equals ``username`` ignoring case."""
+        ids = self._usernames.get(username.casefold(), set())
+        return [self.records["user"][user_id] for user_id in sorted(ids, key=id_key)]
+
+    def index_username(self, user_id: str, old: str | None, new: str) -> None:
+        """Record that ``user_id`` is now called ``new`` (formerly ``old``)."""
+        with self.lock:
+            if old is not None:
+                self._usernames.get(old.casefold(), set()).discard(user_id)
+            self._usernames.setdefault(new.casefold(), set()).add(user_id)
+
+    def enrollments_of(self, user_id: str, course_id: str) -> list[dict[str, Any]]:
+        """Enrollments (deleted ones included) of one user in one course."""
+        ids = self._pairs.get((user_id, course_id), set())
+        return [self.records["enrollment"][e] for e in sorted(ids, key=id_key)]
+
+    def index_enrollment(
+        self, enrollment_id: str, old: tuple[str, str] | None, new: tuple[str, str]
+    ) -> None:
+        """Record that an enrollment now joins ``new`` (user, course), formerly ``old``."""
+        with self.lock:
+            if old is not None:
+                self._pairs.get(old, set()).discard(enrollment_id)
+            self._pairs.setdefault(new, set()).add(enrollment_id)
 
     # --- soft deletes ------------------------------------------------------------------
 
