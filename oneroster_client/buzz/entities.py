@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Self, TypeVar, cast, dataclass_transform
+from typing import Any, ClassVar, Self, cast
 
 import attrs
 
@@ -38,24 +38,12 @@ __all__ = [
     "Score",
 ]
 
-_T = TypeVar("_T")
-
-
-@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(attrs.field,))
-def _entity(cls: type[_T]) -> type[_T]:
-    return attrs.frozen(kw_only=True, repr=False)(cls)
-
-
-def _hidden() -> Any:
-    """A personal or secret field: never shown in ``repr``."""
-    return attrs.field(default=None, repr=False)
-
 
 def _key_names(extra: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{key!r}: ..." for key in extra) + "}"
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class BuzzEntity:
     """Behaviour shared by every Buzz entity: reading and writing DLAP dicts."""
 
@@ -118,7 +106,7 @@ def _id_of(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class Domain(BuzzEntity):
     """A Buzz domain (a district or school); ``userspace`` is its login prefix."""
 
@@ -147,7 +135,7 @@ class Domain(BuzzEntity):
     modified_date: datetime | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class BuzzUser(BuzzEntity):
     """A Buzz user. ``username`` is unique within the domain's userspace.
 
@@ -179,26 +167,26 @@ class BuzzUser(BuzzEntity):
 
     id: str | None = None
     domain_id: str | None = None
-    username: str | None = _hidden()
-    email: str | None = _hidden()
-    password: str | None = _hidden()
-    password_question: str | None = _hidden()
-    password_answer: str | None = _hidden()
-    first_name: str | None = _hidden()
-    last_name: str | None = _hidden()
+    username: str | None = attrs.field(default=None, repr=False)
+    email: str | None = attrs.field(default=None, repr=False)
+    password: str | None = attrs.field(default=None, repr=False)
+    password_question: str | None = attrs.field(default=None, repr=False)
+    password_answer: str | None = attrs.field(default=None, repr=False)
+    first_name: str | None = attrs.field(default=None, repr=False)
+    last_name: str | None = attrs.field(default=None, repr=False)
     reference: str | None = None
     guid: str | None = None
     flags: int | None = None
     rights: Rights | None = None
     role_id: str | None = None
-    data: Any = _hidden()
+    data: Any = attrs.field(default=None, repr=False)
     last_login_date: datetime | None = None
     creation_date: datetime | None = None
     modified_date: datetime | None = None
     version: int | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class BuzzCourse(BuzzEntity):
     """A Buzz course (a master course or a class section copied from one).
 
@@ -243,7 +231,7 @@ class BuzzCourse(BuzzEntity):
     data: Any = attrs.field(default=None, repr=False)
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class CourseCopy(BuzzEntity):
     """One item of ``copycourses``: copy course ``source_id`` into domain ``domain_id``.
 
@@ -283,7 +271,7 @@ class CourseCopy(BuzzEntity):
     index_rule: Any = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class BuzzEnrollment(BuzzEntity):
     """A user's enrollment in a course. ``course_id`` is DLAP's ``entityid`` (listings
     by course name it ``courseid``; both are read, ``entityid`` is written).
@@ -329,7 +317,7 @@ class BuzzEnrollment(BuzzEntity):
     last_activity_date: datetime | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class Role(BuzzEntity):
     """A role of a domain (inherited by subdomains): a named rights mask.
 
@@ -353,7 +341,7 @@ class Role(BuzzEntity):
     domain_id: str | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class RightsGrant(BuzzEntity):
     """Rights of an actor (a user) on an entity (a user, enrollment, course or domain).
 
@@ -380,7 +368,7 @@ class RightsGrant(BuzzEntity):
     reference: str | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class GradebookItem(BuzzEntity):
     """A gradable item of a course (an assignment, exam or discussion)."""
 
@@ -403,7 +391,7 @@ class GradebookItem(BuzzEntity):
     due_date: datetime | None = None
 
 
-@_entity
+@attrs.frozen(kw_only=True, repr=False)
 class Score(BuzzEntity):
     """One student's grade on one item (or, with ``item_id`` ``None``, a roll-up).
 

@@ -154,7 +154,7 @@ def test_create_users_refuses_missing_required_fields_before_sending(
     client: BuzzClient, server: BuzzServer
 ) -> None:
     before = len(server.requests)
-    with pytest.raises(ConfigurationError, match="item 1: missing required field.*username"):
+    with pytest.raises(ConfigurationError, match=r"item 1: missing required field.*username"):
         client.create_users(
             [
                 {"domainid": "10", "username": "a", "email": "", "firstname": "A", "lastname": "B"},
@@ -169,6 +169,7 @@ def test_course_lifecycle_and_copy(client: BuzzClient, server: BuzzServer) -> No
     assert created.ok
     answer = created.succeeded[0].answer["course"]
     course_id = created.succeeded[0].id
+    assert course_id is not None
     assert course_id == answer["courseid"] and answer["enrollmentid"]
     assert [c.reference for c in client.list_courses("10")] == ["c-1", "c-2"]
     assert client.get_course(course_id).schema == 3
