@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from oneroster_client.buzz.testing import ROOT_DOMAIN_ID, BuzzServer
@@ -143,3 +144,35 @@ def test_request_log_keeps_the_user_agent(buzz_server: BuzzServer) -> None:
         timeout=5,
     )
     assert buzz_server.requests[-1].user_agent == "SisSync/1.0 (district; ops@example.org)"
+
+
+def test_deeply_nested_body_is_a_dlap_error(buzz_server: BuzzServer) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    answer = requests.post(
+        buzz_server.cmd_url("createusers2"),
+        data=body,
+        headers={**_bearer(buzz_server), "Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answer.json()["response"]["code"] == "BadRequest"
+    assert buzz_server.errors == []
+
+
+def test_a_server_bug_answers_500_and_is_recorded(
+    buzz_server: BuzzServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oneroster_client.buzz.testing import reads
+
+    def broken(call: object) -> dict[str, object]:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setitem(reads.READS, "getdomain2", broken)
+    answer = requests.get(
+        buzz_server.cmd_url("getdomain2"),
+        params={"domainid": "1"},
+        headers=_bearer(buzz_server),
+        timeout=5,
+    )
+    assert answer.status_code == 500
+    assert answer.json()["response"]["code"] == "InternalError"
+    assert [type(e) for e in buzz_server.errors] == [ZeroDivisionError]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oneroster_client.buzz.testing import ROLE_IDS, BuzzServer
+from oneroster_client.errors import ConfigurationError
 
 from .conftest import Dlap
 
@@ -101,6 +102,10 @@ def test_ungraded_enrollment_has_zero_roll_up(graded: BuzzServer, dlap: Dlap) ->
     assert (grades["achieved"], grades["possible"], grades["gradable"]) == (0, 0, 0)
 
 
-def test_set_grade_for_unknown_enrollment(buzz_server: BuzzServer) -> None:
-    with pytest.raises(KeyError, match="404"):
-        buzz_server.set_grade("404", 1, 2)
+def test_set_grade_refuses_unknown_enrollments_and_non_numbers(graded: BuzzServer) -> None:
+    with pytest.raises(ConfigurationError, match="404"):
+        graded.set_grade("404", 1, 2)
+    with pytest.raises(ConfigurationError, match="achieved"):
+        graded.set_grade("40", "ten", 20, itemid="quiz2")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="possible"):
+        graded.set_grade("40", 1, True)

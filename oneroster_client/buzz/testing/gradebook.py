@@ -50,7 +50,15 @@ def set_grade(
     scoreddate: str | None = None,
     status: int = 0,
 ) -> None:
-    """Record a course roll-up (no ``itemid``) or one item's score for an enrollment."""
+    """Record a course roll-up (no ``itemid``) or one item's score for an enrollment.
+
+    Raises:
+        DlapError: ``DoesNotExist`` for an unknown enrollment, ``BadRequest`` for a score
+            that is not a number.
+    """
+    for name, value in (("achieved", achieved), ("possible", possible)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise DlapError("BadRequest", f"{name} must be a number or null")
     with store.lock:
         enrollment = store.records["enrollment"].get(str(enrollment_id))
         if enrollment is None:

@@ -37,7 +37,7 @@ from typing import Any
 
 from oneroster_client.buzz.testing import entities
 from oneroster_client.buzz.testing.call import Call
-from oneroster_client.buzz.testing.fields import as_flag, as_id, check_fields
+from oneroster_client.buzz.testing.fields import as_flag, as_id, as_int, check_fields
 from oneroster_client.buzz.testing.gradebook import set_grade
 from oneroster_client.buzz.testing.state import ROOT_DOMAIN_ID, DlapError, Store
 from oneroster_client.buzz.testing.writes import BATCH
@@ -214,5 +214,5 @@ def _seed_grade(store: Store, item: Any) -> None:
         itemid=item.get("itemid"),
         title=item.get("title"),
         scoreddate=item.get("scoreddate"),
-        status=int(item.get("status", 0)),
+        status=as_int(item.get("status", 0), "status"),
     )

@@ -48,6 +48,7 @@ from oneroster_client.buzz.testing.seed import (
 )
 from oneroster_client.buzz.testing.state import DlapError, Store
 from oneroster_client.buzz.testing.writes import BATCH, SINGLE_WRITES, run_item
+from oneroster_client.errors import ConfigurationError
 
 __all__ = ["APP_KEY_ID", "BuzzServer", "ServedCommand"]
 
@@ -110,6 +111,14 @@ class BuzzServer:
         max_limit: the largest page a list command serves (``None``: no cap).
         admin_password: the ``login3`` password of the built-in administrator
             (random when omitted).
+
+    Attributes:
+        faults: the :class:`BuzzFaults` in force.
+        store: the server's state (prefer the snapshot methods such as :meth:`users`).
+        requests: a :class:`ServedCommand` per command answered, in order.
+        errors: exceptions raised by server bugs (each answered HTTP 500); a test may
+            assert it stays empty.
+        token_requests: how many requests reached the token endpoint.
     """
 
     def __init__(
@@ -129,6 +138,7 @@ class BuzzServer:
         self.max_limit = max_limit
         self.store = Store()
         self.requests: list[ServedCommand] = []
+        self.errors: list[BaseException] = []
         self.token_requests = 0
         self._admin_password = admin_password or secrets.token_urlsafe(18)
         install_builtins(self.store, self._admin_password)
@@ -267,6 +277,9 @@ class BuzzServer:
         """Record a grade: the course roll-up without ``itemid``, else one item's score.
 
         A roll-up never set is the sum of the item scores.
+
+        Raises:
+            ConfigurationError: for an unknown enrollment or a score that is not a number.
         """
         try:
             set_grade(
@@ -281,7 +294,7 @@ class BuzzServer:
                 status=status,
             )
         except DlapError as exc:
-            raise KeyError(exc.message) from None
+            raise ConfigurationError(f"set_grade: {exc.message}") from None
 
     def _snapshot(self, kind: str, include_deleted: bool) -> list[dict[str, Any]]:
         with self.store.lock:
@@ -345,7 +358,7 @@ class BuzzServer:
             answer = _Answer(405, _envelope("BadRequest", "DLAP commands use GET or POST"))
             answer.headers["Allow"] = "GET, POST"
         else:
-            answer = self._command(handler, path, query)
+            answer = self._guarded(handler, path, query)
         code = answer.body["response"]["code"] if isinstance(answer.body, dict) else ""
         agent = handler.headers.get("User-Agent") or ""
         served = ServedCommand(
@@ -354,6 +367,16 @@ class BuzzServer:
         with self._log_lock:
             self.requests.append(served)
         self._send(handler, answer)
+
+    def _guarded(self, handler: _Handler, path: str, query: dict[str, str]) -> _Answer:
+        """Serve a command; a bug in the server answers 500 and is kept in ``errors``."""
+        try:
+            return self._command(handler, path, query)
+        except Exception as exc:
+            with self._log_lock:
+                self.errors.append(exc)
+            message = f"Loopback server bug: {type(exc).__name__}"
+            return _Answer(500, _envelope("InternalError", message))
 
     def _token(self, handler: _Handler) -> _Answer:
         with self._log_lock:
@@ -393,7 +416,7 @@ class BuzzServer:
             return {}
         try:
             body = json.loads(handler.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DlapError("BadRequest", "The request body is not JSON") from None
         if not isinstance(body, dict):
             raise DlapError("BadRequest", "The request body must be a JSON object")
