@@ -151,3 +151,28 @@ def test_snapshots_mark_deleted_entities(seeded: BuzzServer, dlap: Dlap) -> None
     dlap.items("deletecourses", "course", [{"courseid": "31"}])
     flags = {c["id"]: c["deleted"] for c in seeded.courses(include_deleted=True)}
     assert flags == {"30": False, "31": True, "32": False}
+
+
+@pytest.mark.parametrize(
+    ("command", "param", "value", "delete"),
+    [
+        ("getdomain2", "domainid", "13", ("deletedomain", None)),
+        ("getcourse2", "courseid", "32", ("deletecourses", "course")),
+        ("getenrollment3", "enrollmentid", "43", ("deleteenrollments", "enrollment")),
+    ],
+)
+def test_single_reads_do_not_see_deleted_entities(
+    seeded: BuzzServer,
+    dlap: Dlap,
+    command: str,
+    param: str,
+    value: str,
+    delete: tuple[str, str | None],
+) -> None:
+    assert dlap.get(command, **{param: value})["code"] == "OK"
+    name, root = delete
+    if root is None:
+        dlap.get(name, **{param: value})
+    else:
+        dlap.items(name, root, [{param: value}])
+    assert dlap.get(command, **{param: value})["code"] == "DoesNotExist"

@@ -377,3 +377,43 @@ def test_deleted_enrollment_is_no_duplicate(dlap: Dlap) -> None:
     first = dlap.create("createenrollments", "enrollment", item, disallowduplicates="true")
     dlap.items("deleteenrollments", "enrollment", [{"enrollmentid": first}])
     assert dlap.create("createenrollments", "enrollment", item, disallowduplicates="true")
+
+
+def test_enrollment_lists_by_user_course_and_domain(buzz_server: BuzzServer, dlap: Dlap) -> None:
+    north, south = _domain(dlap, "north"), _domain(dlap, "south")
+    algebra, art = _course(dlap, north, "Algebra"), _course(dlap, south, "Art")
+    ada, bo = _user(dlap, north, "ada"), _user(dlap, south, "bo")
+    student = ROLE_IDS["Student"]
+    e1 = dlap.create(
+        "createenrollments",
+        "enrollment",
+        {"userid": ada, "entityid": algebra, "status": 1, "roleid": student},
+    )
+    e2 = dlap.create(
+        "createenrollments",
+        "enrollment",
+        {"userid": ada, "entityid": art, "status": 4, "roleid": student},
+    )
+    e3 = dlap.create(
+        "createenrollments", "enrollment", {"userid": bo, "entityid": art, "status": 1, "flags": 1}
+    )
+
+    def ids(command: str, **params: str) -> list[str]:
+        return [e["id"] for e in dlap.get(command, **params)["enrollments"]["enrollment"]]
+
+    assert ids("listuserenrollments", userid=ada) == [e1]
+    assert ids("listuserenrollments", userid=ada, allstatus="true") == [e1, e2]
+    assert ids("listentityenrollments", entityid=art, allstatus="true", privileges="131073") == [e2]
+    assert ids("listenrollments", domainid=north) == [e1, e2]  # in the user's domain
+    assert ids(
+        "listenrollments", domainid="1", includedescendantdomains="true", coursedomainid=south
+    ) == [
+        e2,
+        e3,
+    ]
+    assert ids(
+        "listenrollments", domainid="1", includedescendantdomains="true", userquery="/username=bo"
+    ) == [e3]
+    assert ids(
+        "listenrollments", domainid="1", includedescendantdomains="true", coursetext="alg"
+    ) == [e1]

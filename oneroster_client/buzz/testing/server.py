@@ -97,6 +97,21 @@ def _envelope(code: str, message: str) -> dict[str, Any]:
     return {"response": _failure(code, message)}
 
 
+def _as_parameters(request: dict[str, Any]) -> dict[str, str]:
+    """A ``request`` object's values as query-string-like text (DLAP parameters are text)."""
+    out: dict[str, str] = {}
+    for name, value in request.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, str):
+            out[name] = value
+        else:
+            out[name] = json.dumps(value)
+    return out
+
+
 class BuzzServer:
     """A real Buzz DLAP HTTP server on loopback, for tests and demos.
 
@@ -453,7 +468,7 @@ class BuzzServer:
     ) -> _Answer:
         raw = body.get("request")
         request: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        params: dict[str, Any] = {**query, **request}
+        params: dict[str, Any] = {**query, **_as_parameters(request)}
         answer = _Answer(command=name)
         try:
             kind = self._kind(name)
