@@ -405,15 +405,11 @@ def test_enrollment_lists_by_user_course_and_domain(buzz_server: BuzzServer, dla
     assert ids("listuserenrollments", userid=ada, allstatus="true") == [e1, e2]
     assert ids("listentityenrollments", entityid=art, allstatus="true", privileges="131073") == [e2]
     assert ids("listenrollments", domainid=north) == [e1, e2]  # in the user's domain
-    assert ids(
-        "listenrollments", domainid="1", includedescendantdomains="true", coursedomainid=south
-    ) == [
-        e2,
-        e3,
-    ]
+    assert ids("listenrollments", domainid=north, coursedomainid=south) == [e2]
+    everywhere = {"domainid": "1", "includedescendantdomains": "true"}
+    assert ids("listenrollments", **everywhere, userdomainid=south) == [e3]
     assert ids(
         "listenrollments", domainid="1", includedescendantdomains="true", userquery="/username=bo"
     ) == [e3]
-    assert ids(
-        "listenrollments", domainid="1", includedescendantdomains="true", coursetext="alg"
-    ) == [e1]
+    # The course creator's own enrollments are in the root domain: userdomainid leaves them out.
+    assert ids("listenrollments", **everywhere, coursetext="alg", userdomainid=north) == [e1]
