@@ -29,6 +29,10 @@ class BatchSuccess(NamedTuple):
     input: Any
     answer: Mapping[str, Any]
 
+    def __repr__(self) -> str:
+        # The input may be a user record with names and a password: show its kind only.
+        return f"BatchSuccess(input=<{type(self.input).__name__}>, id={self.id!r})"
+
     @property
     def id(self) -> str | None:
         """The id Buzz gave a created record (``user.userid``, ``course.courseid``, ...)."""

@@ -493,3 +493,17 @@ def test_received_is_used(sleeps: Sleeps) -> None:
     with ScriptedServer(script) as server:
         scripted_client(server, sleeps).call("getuser2", {"userid": 1, "flag": True, "x": None})
         assert server.received[0].param("x") is None
+
+
+def test_batch_outcome_reprs_never_show_the_items(sleeps: Sleeps) -> None:
+    answers = [{"code": "OK", "user": {"userid": "9"}}, {"code": "BadRequest", "message": "no"}]
+    items = [
+        {"username": "ada.l", "password": "Hunter2-Secret", "firstname": "Ada"},
+        {"username": "grace.h", "password": "Hunter3-Secret", "email": "grace@example.org"},
+    ]
+    with ScriptedServer([_batch_reply(answers)]) as server:
+        result = scripted_client(server, sleeps).batch("createusers2", "user", items)
+    shown = " ".join(repr(x) for x in (result, *result.succeeded, *result.failed))
+    assert "id='9'" in shown and "BadRequest" in shown
+    for private in ("ada.l", "Hunter2-Secret", "Ada", "grace", "Hunter3-Secret"):
+        assert private not in shown
