@@ -158,21 +158,26 @@ def test_deeply_nested_body_is_a_dlap_error(buzz_server: BuzzServer) -> None:
     assert buzz_server.errors == []
 
 
-def test_a_server_bug_answers_500_and_is_recorded(
-    buzz_server: BuzzServer, monkeypatch: pytest.MonkeyPatch
+def test_a_server_bug_answers_500_is_recorded_and_fails_the_fixture(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from oneroster_client.buzz.testing import reads
+    from oneroster_client.buzz.testing.pytest_plugin import fail_on_server_errors
 
     def broken(call: object) -> dict[str, object]:
         raise ZeroDivisionError("boom")
 
     monkeypatch.setitem(reads.READS, "getdomain2", broken)
-    answer = requests.get(
-        buzz_server.cmd_url("getdomain2"),
-        params={"domainid": "1"},
-        headers=_bearer(buzz_server),
-        timeout=5,
-    )
-    assert answer.status_code == 500
-    assert answer.json()["response"]["code"] == "InternalError"
-    assert [type(e) for e in buzz_server.errors] == [ZeroDivisionError]
+    with BuzzServer() as server:
+        fail_on_server_errors(server)  # healthy so far
+        answer = requests.get(
+            server.cmd_url("getdomain2"),
+            params={"domainid": "1"},
+            headers=_bearer(server),
+            timeout=5,
+        )
+        assert answer.status_code == 500
+        assert answer.json()["response"]["code"] == "InternalError"
+        assert [type(e) for e in server.errors] == [ZeroDivisionError]
+        with pytest.raises(pytest.fail.Exception, match="ZeroDivisionError"):
+            fail_on_server_errors(server)

@@ -25,7 +25,9 @@ class BuzzFaults:
         latency: seconds added before every answer (token requests included).
         rate_limit_every: every Nth command gets HTTP 429 with ``Retry-After`` and
             ``X-RateLimit-Limit/Remaining/Reset`` (Buzz's rate limiting of sensitive
-            commands per 5-minute window).
+            commands per 5-minute window). The body is a DLAP envelope with code
+            ``TooManyRequests`` and the reset is given in epoch seconds; Buzz's exact
+            body and reset format are unconfirmed.
         retry_after: the ``Retry-After`` value sent with 429 and 503 (seconds, as text).
         rate_limit_limit: the ``X-RateLimit-Limit`` announced with 429.
         overwhelmed_every: every Nth command gets HTTP 503 with DLAP code
@@ -47,6 +49,8 @@ class BuzzFaults:
         time_budget_ms: Buzz's time limiting: server milliseconds granted per second,
             announced as ``X-Provisioned-Ms``; ``X-Provisioned-Ms-Remaining`` counts down
             by ``request_cost_ms`` per command and refills at ``time_budget_ms`` per second.
+            (That ``X-Provisioned-Ms`` carries the budget rather than the time used is a
+            reading of Buzz's documentation, unconfirmed.)
         request_cost_ms: milliseconds each command takes from the budget.
         enforce_time_budget: answer 429 (with ``Retry-After``) when the budget is spent;
             off by default, so the headers only inform.

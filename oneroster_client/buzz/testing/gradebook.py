@@ -153,7 +153,8 @@ def entity_gradebook(store: Store, params: dict[str, Any], collapse: bool) -> di
     """``getentitygradebook3``: every participating enrollment of a course with grades.
 
     Enrollments without the Participate right (teachers, the course creator, enrollments
-    with privileges 0) are not listed; inactive ones only with ``allstatus=true``.
+    with privileges 0) are not listed; inactive ones only with ``allstatus=true``. That
+    Buzz picks gradebook rows by the Participate right is unconfirmed.
     """
     course = store.get("course", as_id(params.get("entityid"), "entityid"))
     wanted = {p for p in str(params.get("enrollmentids") or "").split("|") if p}

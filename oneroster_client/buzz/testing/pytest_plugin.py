@@ -16,11 +16,23 @@ import pytest
 
 from oneroster_client.buzz.testing.server import BuzzServer
 
-__all__ = ["buzz_server"]
+__all__ = ["buzz_server", "fail_on_server_errors"]
 
 
 @pytest.fixture
 def buzz_server() -> Iterator[BuzzServer]:
-    """A started :class:`BuzzServer` with only the built-in root domain, roles and users."""
+    """A started :class:`BuzzServer` with only the built-in root domain, roles and users.
+
+    The test errors at teardown if the server hit a bug of its own (``server.errors``), so
+    a client test never passes on the back of a broken server answer.
+    """
     with BuzzServer() as server:
         yield server
+        fail_on_server_errors(server)
+
+
+def fail_on_server_errors(server: BuzzServer) -> None:
+    """Fail the running test if ``server`` recorded internal errors."""
+    if server.errors:
+        kinds = ", ".join(sorted({type(error).__name__ for error in server.errors}))
+        pytest.fail(f"the loopback Buzz server failed internally: {kinds}")

@@ -4,6 +4,11 @@ Lists come in ascending numeric id order and take ``limit``, ``show``
 (``current``/``active``/``all``/``deleted``), ``text`` and ``query`` (see
 :mod:`.query`); the paging idiom is ``query=/id>{last id}`` with ``limit``, stopping at a
 short page. ``select`` is accepted and ignored (every field is always sent).
+
+Two readings of Buzz here are unconfirmed: ``listdomains`` with a ``domainid`` other
+than 0 lists the domains below it (not the domain itself), and
+``listentityenrollments`` / ``listuserenrollments`` list active enrollments (status 1)
+unless ``allstatus=true``.
 """
 
 from __future__ import annotations
