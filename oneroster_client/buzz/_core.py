@@ -83,10 +83,11 @@ def _check_user_agent(user_agent: object) -> str:
     text = user_agent.strip()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise ConfigurationError("user_agent must be one line of printable text")
-    if text.lower().startswith(("python-requests", "buzz")):
+    if text.lower().startswith(("python-requests", "python-urllib")):
         raise ConfigurationError(
-            f"user_agent {text!r} does not identify your system (or looks like a Buzz app, "
-            "which Agilix suspends): name your application, version and a contact"
+            f"user_agent {text!r} is a library default and does not identify your system: "
+            "name your application, version and a contact (never a Buzz app's own User-Agent, "
+            "which Agilix suspends)"
         )
     return text
 

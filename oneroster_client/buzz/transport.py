@@ -218,6 +218,12 @@ class BuzzTransport:
             )
         except BuzzTransportError as exc:  # the auth plug-in could not reach its endpoint
             return AttemptFailure(exc, maybe_processed=False)
+        except BuzzAuthenticationError as exc:
+            # A busy or failing token endpoint is retried like a command, each time with a
+            # fresh assertion; a refusal (400/401) is final.
+            if exc.status_code in self.retry.retry_statuses:
+                return AttemptFailure(exc, maybe_processed=False)
+            raise
         except requests.RequestException as exc:
             return self._transport_failure(exc, method, cmd, url)
         elapsed = (time.monotonic() - started) * 1000

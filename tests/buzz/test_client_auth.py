@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from joserfc import jwt
@@ -151,6 +152,33 @@ def test_persistent_no_authentication_is_raised_after_one_retry() -> None:
     assert paths == ["/api/oauth/token", "/cmd/getuser2", "/api/oauth/token", "/cmd/getuser2"]
 
 
+def test_busy_token_endpoint_is_retried_with_a_fresh_assertion() -> None:
+    private_pem, _ = BuzzServer.generate_key()
+    answers = iter([Reply(503, body="busy"), Reply(200, body={"access_token": "tok-0123456789"})])
+
+    def script(request: Received) -> Reply:
+        if request.path == "/api/oauth/token":
+            return next(answers)
+        return Reply(200, body={"response": {"code": "OK", "user": {"id": "5"}}})
+
+    with ScriptedServer(script) as scripted:
+        auth = BuzzJWTAuth(scripted.url("/api/oauth/token"), "6", private_pem)
+        make_client(scripted, auth).call("getuser2", {"userid": "5"})
+        token_bodies = [r.body for r in scripted.received if r.path == "/api/oauth/token"]
+    assertions = [parse_qs(body.decode())["client_assertion"][0] for body in token_bodies]
+    assert len(assertions) == 2 and assertions[0] != assertions[1]
+
+
+def test_refused_token_request_is_not_retried() -> None:
+    private_pem, _ = BuzzServer.generate_key()
+    refusal = Reply(400, body={"error": "invalid_request", "error_description": "bad assertion"})
+    with ScriptedServer([refusal]) as scripted:
+        auth = BuzzJWTAuth(scripted.url("/api/oauth/token"), "6", private_pem)
+        with pytest.raises(BuzzAuthenticationError, match="invalid_request"):
+            make_client(scripted, auth).call("getuser2", {"userid": "5"})
+        assert len(scripted.received) == 1
+
+
 def test_pre_issued_token_is_not_renewed(server: BuzzServer) -> None:
     client = make_client(server, BuzzToken(server.issue_token()))
     client.get_user("5")
@@ -230,7 +258,7 @@ def test_public_key_is_refused_as_private_key() -> None:
         ("", "user_agent is required"),
         ("   ", "user_agent is required"),
         ("python-requests/2.31", "does not identify"),
-        ("Buzz/5.0 iPad", "looks like a Buzz app"),
+        ("Python-urllib/3.11", "library default"),
         ("sync\r\nX-Evil: 1", "one line"),
     ],
 )
