@@ -109,7 +109,7 @@ def _host(url: str) -> str:
 def _json_object(response: requests.Response) -> Mapping[str, Any] | None:
     try:
         payload = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     return payload if isinstance(payload, Mapping) else None
 

@@ -325,7 +325,7 @@ _NO_AUTH = _NoAuth()
 def _envelope(raw: requests.Response) -> Mapping[str, Any] | None:
     try:
         payload = raw.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     inner = payload.get("response") if isinstance(payload, Mapping) else None
     return inner if isinstance(inner, Mapping) else None

@@ -507,3 +507,11 @@ def test_batch_outcome_reprs_never_show_the_items(sleeps: Sleeps) -> None:
     assert "id='9'" in shown and "BadRequest" in shown
     for private in ("ada.l", "Hunter2-Secret", "Ada", "grace", "Hunter3-Secret"):
         assert private not in shown
+
+
+def test_absurdly_nested_answer_is_a_response_error_not_a_crash(sleeps: Sleeps) -> None:
+    with (
+        ScriptedServer([Reply(200, body="[" * 200_000)]) as server,
+        pytest.raises(BuzzResponseError),
+    ):
+        scripted_client(server, sleeps).call("getuser2")
