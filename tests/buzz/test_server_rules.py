@@ -413,3 +413,16 @@ def test_enrollment_lists_by_user_course_and_domain(buzz_server: BuzzServer, dla
     ) == [e3]
     # The course creator's own enrollments are in the root domain: userdomainid leaves them out.
     assert ids("listenrollments", **everywhere, coursetext="alg", userdomainid=north) == [e1]
+
+
+def test_domains_may_be_addressed_by_userspace(buzz_server: BuzzServer, dlap: Dlap) -> None:
+    north = _domain(dlap, "north")
+    school = _domain(dlap, "north-elementary", "//north")
+    assert dlap.get("getdomain2", domainid="//NORTH")["domain"]["id"] == north
+    user = _user(dlap, "//north-elementary", "ada")
+    assert dlap.get("getuser2", userid=user)["user"]["domainid"] == school
+    listed = dlap.get("listusers", domainid="//north", includedescendantdomains="true")
+    assert [u["id"] for u in listed["users"]["user"]] == [user]
+    assert dlap.get("listusers", domainid="//nowhere")["code"] == "DoesNotExist"
+    assert dlap.get("deletedomain", domainid="//north-elementary")["code"] == "OK"
+    assert user not in {u["id"] for u in buzz_server.users()}

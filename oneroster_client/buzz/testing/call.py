@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from oneroster_client.buzz.testing.fields import as_id
+from oneroster_client.buzz.testing.fields import as_id, domain_ref
 from oneroster_client.buzz.testing.state import DlapError, Store
 
 __all__ = ["Call"]
@@ -44,3 +44,7 @@ class Call:
     def require_id(self, name: str) -> str:
         """A required id parameter, as a string."""
         return as_id(self.require(name), name)
+
+    def require_domain(self, name: str = "domainid") -> str:
+        """A required domain parameter: a Buzz id (``0`` included) or ``//<userspace>``."""
+        return domain_ref(self.store, self.require(name), name)

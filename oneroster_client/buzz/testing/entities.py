@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from oneroster_client.buzz.testing.fields import as_date, as_flag, as_id, as_int
+from oneroster_client.buzz.testing.fields import as_date, as_flag, as_id, as_int, domain_ref
 from oneroster_client.buzz.testing.state import ROOT_DOMAIN_ID, DlapError, Store
 
 __all__ = [
@@ -72,7 +72,7 @@ def _check_userspace(store: Store, value: Any, exclude: str | None) -> str:
 
 
 def _check_parent(store: Store, value: Any, domain_id: str | None) -> str:
-    parent_id = as_id(value, "parentid")
+    parent_id = domain_ref(store, value, "parentid")
     store.get("domain", parent_id)
     if domain_id is not None and domain_id in store.ancestors(parent_id):
         raise DlapError("BadRequest", f"Domain {parent_id} is inside domain {domain_id}")
@@ -94,7 +94,7 @@ def create_domain(store: Store, item: dict[str, Any], entity_id: str | None = No
 
 def update_domain(store: Store, item: dict[str, Any]) -> None:
     """``updatedomains`` for one item."""
-    domain_id = as_id(item["domainid"], "domainid")
+    domain_id = domain_ref(store, item["domainid"], "domainid")
     record = store.get("domain", domain_id)
     changes: dict[str, Any] = {}
     if "name" in item:
@@ -132,7 +132,7 @@ def _check_username(store: Store, value: Any, domain_id: str, exclude: str | Non
 
 def create_user(store: Store, item: dict[str, Any], entity_id: str | None = None) -> str:
     """``createusers2`` for one item; the new user id."""
-    domain_id = as_id(item["domainid"], "domainid")
+    domain_id = domain_ref(store, item["domainid"], "domainid")
     store.get("domain", domain_id)
     record: dict[str, Any] = {
         "domainid": domain_id,
@@ -161,7 +161,7 @@ def update_user(store: Store, item: dict[str, Any]) -> None:
     changes: dict[str, Any] = {}
     domain_id = record["domainid"]
     if "domainid" in item:
-        domain_id = as_id(item["domainid"], "domainid")
+        domain_id = domain_ref(store, item["domainid"], "domainid")
         store.get("domain", domain_id)
         changes["domainid"] = domain_id
     if "username" in item or "domainid" in item:
@@ -183,7 +183,7 @@ def update_user(store: Store, item: dict[str, Any]) -> None:
 
 def _course_fields(store: Store, record: dict[str, Any], item: dict[str, Any]) -> None:
     if "domainid" in item:
-        record["domainid"] = as_id(item["domainid"], "domainid")
+        record["domainid"] = domain_ref(store, item["domainid"], "domainid")
         store.get("domain", record["domainid"])
     if "title" in item:
         record["title"] = _text(item["title"], "title")
@@ -294,7 +294,7 @@ def _enrollment_links(store: Store, record: dict[str, Any], item: dict[str, Any]
         record["entityid"] = as_id(item["entityid"], "entityid")
         store.get("course", record["entityid"])
     if "domainid" in item:
-        record["domainid"] = as_id(item["domainid"], "domainid")
+        record["domainid"] = domain_ref(store, item["domainid"], "domainid")
         store.get("domain", record["domainid"])
     if "roleid" in item:
         raw = item["roleid"]
@@ -391,7 +391,11 @@ def _cascade(store: Store, kind: str, entity_id: str) -> list[str]:
 def delete_entity(store: Store, kind: str, entity_id: Any) -> None:
     """Soft-delete one entity and its cascade (domains: subdomains with their users,
     courses and enrollments; courses and users: their enrollments)."""
-    key = as_id(entity_id, f"{kind}id")
+    key = (
+        domain_ref(store, entity_id, "domainid")
+        if kind == "domain"
+        else as_id(entity_id, f"{kind}id")
+    )
     with store.lock:
         store.get(kind, key)
         if kind == "domain" and key == ROOT_DOMAIN_ID:

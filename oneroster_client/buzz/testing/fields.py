@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from oneroster_client.buzz.testing.state import DlapError
+from oneroster_client.buzz.testing.state import DlapError, Store
 
-__all__ = ["FIELDS", "as_date", "as_flag", "as_id", "as_int", "check_fields"]
+__all__ = ["FIELDS", "as_date", "as_flag", "as_id", "as_int", "check_fields", "domain_ref"]
 
 _ALWAYS = frozenset({"cmd", "_token"})
 
@@ -121,6 +121,17 @@ def as_id(value: Any, field: str) -> str:
     if number < 0:
         raise DlapError("BadRequest", f"{field} must be a Buzz id")
     return str(number)
+
+
+def domain_ref(store: Store, value: Any, field: str) -> str:
+    """A domain id, given as a Buzz id or as ``//<userspace>`` (a live domain's userspace)."""
+    if isinstance(value, str) and value.strip().startswith("//"):
+        userspace = value.strip()[2:].casefold()
+        for domain in store.records["domain"].values():
+            if domain["userspace"].casefold() == userspace and not store.is_deleted(domain["id"]):
+                return str(domain["id"])
+        raise DlapError("DoesNotExist", f"No domain has the userspace given in {field}")
+    return as_id(value, field)
 
 
 def as_flag(value: Any, field: str) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oneroster_client.buzz.testing.call import Call
-from oneroster_client.buzz.testing.fields import as_bool, as_flag, as_int
+from oneroster_client.buzz.testing.fields import as_bool, as_flag, as_int, domain_ref
 from oneroster_client.buzz.testing.gradebook import enrollment_gradebook, entity_gradebook
 from oneroster_client.buzz.testing.query import compile_query, matches_text
 from oneroster_client.buzz.testing.render import render, render_list
@@ -58,7 +58,7 @@ def _finish(call: Call, kind: str, rows: list[dict[str, Any]], element: str) -> 
 
 
 def _domains_in_scope(call: Call, name: str = "domainid") -> set[str]:
-    domain_id = call.require_id(name)
+    domain_id = call.require_domain(name)
     call.store.get("domain", domain_id)
     if as_bool(call.params.get("includedescendantdomains", False)):
         return set(call.store.domain_and_descendants(domain_id))
@@ -67,7 +67,7 @@ def _domains_in_scope(call: Call, name: str = "domainid") -> set[str]:
 
 def list_domains(call: Call) -> dict[str, Any]:
     """``listdomains``: subdomains of ``domainid`` (all domains for ``0``)."""
-    domain_id = call.require_id("domainid")
+    domain_id = call.require_domain()
     rows = call.store.rows("domain", _show(call))
     if domain_id != "0":
         call.store.get("domain", domain_id)
@@ -95,7 +95,8 @@ def list_courses(call: Call) -> dict[str, Any]:
 
 def _side_filter(call: Call, prefix: str, kind: str) -> Callable[[str], bool]:
     """``userdomainid``/``userquery``/``usertext`` (or the ``course`` ones) as a test on an id."""
-    domain_id = call.params.get(f"{prefix}domainid")
+    raw_domain = call.params.get(f"{prefix}domainid")
+    domain_id = None if raw_domain in (None, "") else domain_ref(call.store, raw_domain, "domainid")
     predicate = compile_query(call.params.get(f"{prefix}query"))
     text = call.params.get(f"{prefix}text")
 
@@ -103,7 +104,7 @@ def _side_filter(call: Call, prefix: str, kind: str) -> Callable[[str], bool]:
         record = call.store.records[kind].get(entity_id)
         if record is None:
             return False
-        if domain_id not in (None, "") and record["domainid"] != str(domain_id):
+        if domain_id is not None and record["domainid"] != domain_id:
             return False
         rendered = render(call.store, kind, record)
         return matches_text(rendered, text, _TEXT_FIELDS[kind]) and predicate(rendered)
@@ -153,7 +154,8 @@ def list_user_enrollments(call: Call) -> dict[str, Any]:
 
 def _getter(kind: str) -> Callable[[Call], dict[str, Any]]:
     def get(call: Call) -> dict[str, Any]:
-        record = call.store.get(kind, call.require_id(f"{kind}id"))
+        key = call.require_domain() if kind == "domain" else call.require_id(f"{kind}id")
+        record = call.store.get(kind, key)
         return {kind: render(call.store, kind, record, detail=True)}
 
     get.__doc__ = f"Read one {kind} by ``{kind}id``."
@@ -162,7 +164,7 @@ def _getter(kind: str) -> Callable[[Call], dict[str, Any]]:
 
 def list_roles(call: Call) -> dict[str, Any]:
     """``listroles``: roles of ``domainid`` and the domains above it (roles are inherited)."""
-    domain_id = call.require_id("domainid")
+    domain_id = call.require_domain()
     call.store.get("domain", domain_id)
     chain = set(call.store.ancestors(domain_id))
     rows = [r for r in call.store.rows("role") if r["domainid"] in chain]
