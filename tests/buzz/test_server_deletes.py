@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oneroster_client.buzz.testing import ROLE_IDS, BuzzServer
 
@@ -176,3 +178,45 @@ def test_single_reads_do_not_see_deleted_entities(
     else:
         dlap.items(name, root, [{param: value}])
     assert dlap.get(command, **{param: value})["code"] == "DoesNotExist"
+
+
+_TARGETS = [("domain", d["id"]) for d in SEED["domains"]]
+_TARGETS += [("user", u["id"]) for u in SEED["users"]]
+_TARGETS += [("course", c["id"]) for c in SEED["courses"]]
+_TARGETS += [("enrollment", e["id"]) for e in SEED["enrollments"]]
+
+
+def _delete(dlap: Dlap, kind: str, entity_id: str) -> str:
+    if kind == "domain":
+        return str(dlap.get("deletedomain", domainid=entity_id)["code"])
+    (result,) = dlap.items(f"delete{kind}s", kind, [{f"{kind}id": entity_id}])
+    return str(result["code"])
+
+
+def _no_orphans(server: BuzzServer) -> None:
+    live = _live(server)
+    for enrollment in server.enrollments():
+        assert enrollment["userid"] in live["users"] or enrollment["userid"] in {"5", "6"}
+        assert enrollment["entityid"] in live["courses"]
+    for user in server.users():
+        assert user["domainid"] in live["domains"] | {"1"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(order=st.lists(st.sampled_from(_TARGETS), min_size=1, max_size=6, unique=True))
+def test_deletes_then_restores_in_reverse_give_back_the_same_state(
+    order: list[tuple[str, str]],
+) -> None:
+    with BuzzServer(seed=SEED) as server:
+        dlap = Dlap(server, server.issue_token())
+        before = _live(server)
+        done = []
+        for kind, entity_id in order:
+            if _delete(dlap, kind, entity_id) == "OK":
+                done.append((kind, entity_id))
+            _no_orphans(server)
+        for kind, entity_id in reversed(done):
+            answer = dlap.get(f"restore{kind}", **{f"{kind}id": entity_id})
+            assert answer["code"] == "OK", (kind, entity_id, answer)
+        assert _live(server) == before
+        assert server.errors == []
