@@ -1,0 +1,256 @@
+"""Reading and writing DLAP JSON values: ids, numbers, rights, statuses and dates.
+
+DLAP sends most numbers as strings (``"flags": "2228225"``, ids like ``"57181"``) and
+marks open or unknown dates with sentinels instead of leaving them out. Readers here
+accept both spellings; writers send ids as strings and numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import attrs
+
+from oneroster_client.buzz.enums import EnrollmentStatus, Rights
+
+__all__ = [
+    "NEVER",
+    "NO_END",
+    "NO_START",
+    "Field",
+    "format_date",
+    "parse_date",
+    "read_fields",
+    "write_fields",
+]
+
+NO_START = "1753-01-01T00:00:00Z"
+"""What Buzz reads as "no start date"."""
+NO_END = "9999-12-31T00:00:00Z"
+"""What Buzz reads as "no end date"."""
+NEVER = "0001-01-01T00:00:00Z"
+"""What Buzz sends for "never" (e.g. a user who never logged in)."""
+
+
+class WireValueError(ValueError):
+    """A wire value of the wrong kind; the entity reader turns it into a record error."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise WireValueError(f"expected text, got {type(value).__name__}")
+
+
+def read_id(value: Any) -> str:
+    """A Buzz id: numeric ids arrive as strings or numbers; kept as the string Buzz uses."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise WireValueError(f"expected an id (string or integer), got {type(value).__name__}")
+    return str(value)
+
+
+def read_int(value: Any) -> int:
+    """An integer sent as a number or a numeric string."""
+    if isinstance(value, bool):
+        raise WireValueError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise WireValueError(f"expected an integer, got {type(value).__name__}")
+
+
+def read_float(value: Any) -> float:
+    """A finite number sent as a number or a numeric string."""
+    if isinstance(value, bool):
+        raise WireValueError("expected a number, got a boolean")
+    number: float | None = None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        raise WireValueError(f"expected a finite number, got {type(value).__name__}")
+    return number
+
+
+def read_rights(value: Any) -> Rights:
+    """A rights mask; bits without a name are kept."""
+    number = read_int(value)
+    if number < 0:
+        raise WireValueError("a rights mask cannot be negative")
+    return Rights(number)
+
+
+def read_status(value: Any) -> EnrollmentStatus:
+    """An enrollment status code; unknown codes are kept as ``UNKNOWN_<code>``."""
+    return EnrollmentStatus(read_int(value))
+
+
+def parse_date(text: str) -> datetime | None:
+    """Read a DLAP date; ``None`` for Buzz's "open"/"never" sentinels and empty text.
+
+    Sentinels: any date in or before 1753 (``1753-01-01T00:00:00Z`` means "no start",
+    ``0001-01-01T00:00:00Z`` "never") and any date in 9999 (``9999-12-31T00:00:00Z``,
+    "no end"). Naive values are taken as UTC, as Buzz sends UTC.
+
+    Raises:
+        WireValueError: the text is not an ISO-8601 date or date-time.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return None
+    try:
+        parsed = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise WireValueError("not an ISO-8601 date (expected e.g. 2019-03-17T06:00:00Z)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.year <= 1753 or parsed.year >= 9999:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def format_date(value: datetime | date) -> str:
+    """Write a date the way Buzz sends them: UTC, ``Z``, milliseconds only when present."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _read_text(value: Any) -> str:
+    return _text(value)
+
+
+def _read_json(value: Any) -> Any:
+    return value
+
+
+@attrs.frozen
+class Field:
+    """How one attribute maps to DLAP: its attribute name, wire name, reader, aliases.
+
+    ``kind`` is one of ``id``, ``text``, ``int``, ``float``, ``rights``, ``status``,
+    ``date``, ``json``.
+    """
+
+    attr: str
+    wire: str
+    kind: str = "text"
+    aliases: tuple[str, ...] = ()
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "id": read_id,
+    "text": _read_text,
+    "int": read_int,
+    "float": read_float,
+    "rights": read_rights,
+    "status": read_status,
+    "json": _read_json,
+}
+
+
+def _float_out(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
+def _write_value(kind: str, value: Any) -> Any:
+    if kind in ("rights", "status"):
+        return int(value)
+    if kind == "float":
+        return _float_out(float(value))
+    if kind == "date":
+        return format_date(value)
+    return value
+
+
+def read_fields(
+    fields: tuple[Field, ...], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """Split a wire dict into attribute values, original date texts and unknown fields.
+
+    Raises:
+        WireValueError: with ``args[1]`` set to the wire name of the bad field.
+    """
+    values: dict[str, Any] = {}
+    raw_dates: dict[str, str] = {}
+    consumed: set[str] = set()
+    for field in fields:
+        key = _present_key(field, data)
+        if key is None:
+            continue
+        consumed.add(key)
+        value = data[key]
+        if value is None:
+            continue
+        try:
+            if field.kind == "date":
+                text = _text(value)
+                raw_dates[field.wire] = text
+                values[field.attr] = parse_date(text)
+            else:
+                values[field.attr] = _READERS[field.kind](value)
+        except WireValueError as error:
+            raise WireValueError(str(error), key) from None
+    extra = {key: value for key, value in data.items() if key not in consumed}
+    return values, raw_dates, extra
+
+
+def _present_key(field: Field, data: Mapping[str, Any]) -> str | None:
+    for key in (field.wire, *field.aliases):
+        if key in data:
+            return key
+    return None
+
+
+def write_fields(
+    fields: tuple[Field, ...],
+    values: Mapping[str, Any],
+    raw_dates: Mapping[str, str] | None,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Build the wire dict: known fields in order, then unknown fields as they came.
+
+    A date still equal to what its original text meant is written as that text, so
+    sentinels (``1753-01-01T00:00:00Z``) and Buzz's own formatting survive a round trip.
+    """
+    out: dict[str, Any] = {}
+    for field in fields:
+        value = values.get(field.attr)
+        if field.kind == "date" and raw_dates and field.wire in raw_dates:
+            original = raw_dates[field.wire]
+            if _same_date(original, value):
+                out[field.wire] = original
+                continue
+        if value is not None:
+            out[field.wire] = _write_value(field.kind, value)
+    for key, value in (extra or {}).items():
+        out.setdefault(key, value)
+    return out
+
+
+def _same_date(original: str, value: Any) -> bool:
+    try:
+        return bool(parse_date(original) == value)
+    except WireValueError:
+        return False
