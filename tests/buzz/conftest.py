@@ -1,7 +1,7 @@
 """Fixtures for the Buzz tests: a fresh loopback Buzz server and a raw DLAP caller.
 
-``buzz_server`` comes from the package's pytest plugin; importing it here keeps these
-tests working before the plugin is registered as an entry point.
+``buzz_server`` comes from the package's pytest plugin (registered as a ``pytest11`` entry
+point, so projects that depend on oneroster-client get it too).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import pytest
 import requests
 
 from oneroster_client.buzz.testing import BuzzServer
-from oneroster_client.buzz.testing.pytest_plugin import buzz_server
 
-__all__ = ["Dlap", "buzz_server", "dlap"]
+__all__ = ["Dlap", "dlap"]
 
 
 class Dlap:

@@ -10,10 +10,18 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-EXECUTED = ["walkthrough.md", "models.md", "auth-and-errors.md", "testing.md", "csv.md"]
+EXECUTED = [
+    "walkthrough.md",
+    "models.md",
+    "auth-and-errors.md",
+    "testing.md",
+    "csv.md",
+    "buzz.md",
+]
 # Text each page's blocks must print, where the page promises an outcome.
 EXPECTED_OUTPUT: dict[str, list[str]] = {
     "walkthrough.md": ["refused:", "incomplete listing"],
+    "buzz.md": ["refused:", "Duplicate enrollment"],
 }
 
 
