@@ -27,6 +27,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, Client
 from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
+from oneroster_client._redact import REDACTED, mask
 from oneroster_client.auth import (
     BearerToken,
     OAuth1,
@@ -36,7 +37,6 @@ from oneroster_client.auth import (
     sign,
     signature_base_string,
 )
-from oneroster_client._redact import REDACTED, mask
 from oneroster_client.errors import (
     AuthenticationError,
     ConfigurationError,
