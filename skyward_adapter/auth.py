@@ -250,7 +250,7 @@ def build_auth(
             timeout=timeout,
             session=session,
             retry=retry,
-            allow_insecure_http=settings.allow_http,
+            allow_insecure_http=settings.allow_insecure_http,
         )
     if mode == "token":
         assert settings.access_token  # checked by settings

@@ -99,7 +99,7 @@ def connect(
         page_size=settings.page_size,
         max_workers=max_workers,
         strict=strict,
-        allow_http=settings.allow_http,
+        allow_insecure_http=settings.allow_insecure_http,
         user_agent=USER_AGENT,
         renew_auth_on=renew_on,
         preprocessor=quirks if quirks is not None else SkywardQuirks(),

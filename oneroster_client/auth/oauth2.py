@@ -285,6 +285,8 @@ class OAuth2ClientCredentials(AuthBase):
             allow_query=True,
         )
         _check_settings(client_id, client_secret, client_auth, renew_margin, timeout)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy or None, got {retry!r}")
         self._client_id = client_id
         self._client_secret = client_secret
         self._scopes = _normalise_scopes(scopes)

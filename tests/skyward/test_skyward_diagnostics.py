@@ -120,7 +120,7 @@ def test_wrong_base_path(server: OneRosterServer) -> None:
         key=settings.key,
         secret=settings.secret,
         token_url=settings.token_url,
-        allow_http=True,
+        allow_insecure_http=True,
     )
     report = check(wrong)
     assert not report.ok
@@ -190,7 +190,7 @@ def test_unreachable_api_host_with_oauth1() -> None:
         base_url=f"http://127.0.0.1:{free_port()}/springisdAPI",
         key="springisd-integration",
         secret=SECRET,
-        allow_http=True,
+        allow_insecure_http=True,
     )
     report = check(settings)
     base = report.check("OneRoster base path")
