@@ -966,10 +966,38 @@ def test_bad_token_url_is_rejected(url: str) -> None:
         "http://127.0.0.1:8080/token",
         "http://localhost/token",
         "http://[::1]:9000/token",
+        "http://127.0.0.2:8080/token",  # all of 127.0.0.0/8 is loopback
+        "https://sis.example.edu/token?tenant=district-7",  # some vendors need a query
     ],
 )
 def test_secure_or_loopback_token_url_is_accepted(url: str) -> None:
     assert OAuth2ClientCredentials(url, CLIENT_ID, CLIENT_SECRET).token_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pw@sis.example.edu/token",
+        "https://sis.example.edu/token?client_secret=hunter2-value",
+        "https://sis.example.edu/token#fragment",
+    ],
+)
+def test_token_url_carrying_secrets_is_rejected_without_showing_them(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="token_url") as caught:
+        OAuth2ClientCredentials(url, CLIENT_ID, CLIENT_SECRET)
+    assert "hunter2-value" not in str(caught.value)
+    assert "pw@" not in str(caught.value)
+
+
+@pytest.mark.parametrize("retry", ["5", 5, object()])
+def test_retry_must_be_a_policy(retry: object) -> None:
+    with pytest.raises(ConfigurationError, match="RetryPolicy"):
+        OAuth2ClientCredentials(
+            "https://sis.example.edu/token",
+            CLIENT_ID,
+            CLIENT_SECRET,
+            retry=retry,  # type: ignore[arg-type]
+        )
 
 
 def test_insecure_http_can_be_allowed_explicitly() -> None:
