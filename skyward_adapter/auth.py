@@ -5,7 +5,9 @@ older SMS 2.0 and API User Access setups sign requests with OAuth 1.0a; Buzz als
 pre-issued access token. Skyward token endpoints differ in how they want the Key and
 Secret: HTTP Basic (the OneRoster default) or form fields. :class:`SkywardOAuth2` tries
 Basic first and, when the token endpoint refuses it as a client-authentication failure,
-sends the credentials in the form body instead, and remembers what worked.
+sends the credentials in the form body instead, and remembers what worked. Nothing else
+triggers that second try: a redirect, a scope problem or a failing server is reported as
+it is, so the credentials are never sent again to where they should not go.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
 
-from oneroster_client.auth import BearerToken, OAuth1, OAuth2ClientCredentials
+from oneroster_client._redact import mask
+from oneroster_client.auth import BearerToken, OAuth1, OAuth2ClientCredentials, TokenRefusedError
 from oneroster_client.errors import APIError, AuthenticationError
+from oneroster_client.retry import RetryPolicy
 from skyward_adapter.settings import SkywardSettings
 
 __all__ = ["SkywardOAuth2", "build_auth"]
@@ -30,21 +35,17 @@ logger = logging.getLogger("skyward_adapter")
 
 ClientAuth = Literal["auto", "basic", "body"]
 
-# Token-endpoint error codes that mean "I could not authenticate the client this way".
-_CLIENT_AUTH_ERRORS = frozenset({"invalid_client", "invalid_request"})
 _ERROR_CODE = re.compile(r'"error"\s*:\s*"([^"]+)"')
-
-
-def _mask(value: str) -> str:
-    return f"{value[:2]}…{value[-2:]}" if len(value) >= 8 else "***"
 
 
 def token_error_code(error: APIError) -> str | None:
     """The OAuth 2 ``error`` code of a refused token request, if the body carried one."""
+    if isinstance(error, TokenRefusedError) and error.oauth_error is not None:
+        return error.oauth_error
     excerpt = error.body_excerpt or ""
     try:
         body: Any = json.loads(excerpt)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])
@@ -53,11 +54,17 @@ def token_error_code(error: APIError) -> str | None:
 
 
 def _basic_refused(error: AuthenticationError) -> bool:
-    """True when a token endpoint refused HTTP Basic client authentication as such."""
-    if error.status_code not in (400, 401):
-        return False
-    code = token_error_code(error)
-    return code is None or code in _CLIENT_AUTH_ERRORS
+    """True when a token endpoint refused HTTP Basic client authentication as such.
+
+    Only then is sending the credentials again, as form fields, worth it. A redirect, a
+    scope problem or a refused grant would be answered the same way whichever way the
+    credentials travel.
+    """
+    return (
+        isinstance(error, TokenRefusedError)
+        and error.problem == "credentials"
+        and error.status_code in (400, 401)
+    )
 
 
 class SkywardOAuth2(AuthBase):
@@ -77,6 +84,8 @@ class SkywardOAuth2(AuthBase):
         client_auth: ``"auto"``, ``"basic"`` or ``"body"``.
         timeout: seconds to wait for the token endpoint.
         session: the ``requests.Session`` for token requests.
+        retry: when to repeat a token request after a transient failure (429, 502, 503,
+            504, connection errors); ``RetryPolicy()`` by default.
         allow_insecure_http: accept a plain-http token URL (loopback tests).
     """
 
@@ -90,12 +99,14 @@ class SkywardOAuth2(AuthBase):
         client_auth: ClientAuth = "auto",
         timeout: float = 30.0,
         session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
         options: dict[str, Any] = {
             "scopes": tuple(scopes),
             "timeout": timeout,
             "session": session,
+            "retry": retry,
             "allow_insecure_http": allow_insecure_http,
         }
         self._basic = OAuth2ClientCredentials(
@@ -121,6 +132,11 @@ class SkywardOAuth2(AuthBase):
         return self._basic.scopes
 
     @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        """The scopes of the last token issued; ``None`` until a token was issued."""
+        return self._current().granted_scopes
+
+    @property
     def client_auth(self) -> Literal["basic", "body"] | None:
         """How the credentials are sent; ``None`` until the first token in ``auto`` mode."""
         return self._chosen
@@ -133,7 +149,7 @@ class SkywardOAuth2(AuthBase):
     def __repr__(self) -> str:
         chosen = self._chosen or "not yet chosen"
         return (
-            f"SkywardOAuth2(token_url={self._token_url!r}, key={_mask(self._key)!r}, "
+            f"SkywardOAuth2(token_url={self._token_url!r}, key={mask(self._key)!r}, "
             f"client_auth={self._requested!r} ({chosen}))"
         )
 
@@ -181,13 +197,17 @@ class SkywardOAuth2(AuthBase):
 
 
 def _both_refused(basic: AuthenticationError, body: AuthenticationError) -> AuthenticationError:
+    if not _basic_refused(body):
+        return body  # the second answer says something else (scope, grant): report it as is
     code = token_error_code(body) or token_error_code(basic)
     status = f"HTTP {body.status_code}" + (f" {code}" if code else "")
-    host = re.sub(r"^https?://", "", body.url or "").split("/")[0] or "the token endpoint"
-    return AuthenticationError(
+    host = urlsplit(body.url or "").netloc or "the token endpoint"
+    return TokenRefusedError(
         f"the token endpoint at {host} refused the Key and Secret, sent both with HTTP Basic "
         f"and as form fields ({status}): check the Key and Secret of the Skyward Integration "
         "Access; after a migration from API User Access, generate a new Secret",
+        problem="credentials",
+        oauth_error=code,
         status_code=body.status_code,
         status_infos=body.status_infos,
         url=body.url,
@@ -203,6 +223,7 @@ def build_auth(
     timeout: float = 30.0,
     session: requests.Session | None = None,
     client_auth: ClientAuth = "auto",
+    retry: RetryPolicy | None = None,
 ) -> AuthBase:
     """The auth plug-in the settings call for.
 
@@ -215,6 +236,7 @@ def build_auth(
         timeout: seconds to wait for the token endpoint.
         session: the ``requests.Session`` for token requests.
         client_auth: how OAuth 2 credentials are sent (``"auto"`` tries Basic, then form).
+        retry: when to repeat a failed OAuth 2 token request; ``RetryPolicy()`` by default.
     """
     mode = settings.auth_mode
     if mode == "oauth2":
@@ -227,7 +249,8 @@ def build_auth(
             client_auth=client_auth,
             timeout=timeout,
             session=session,
-            allow_insecure_http=settings.allow_http,
+            retry=retry,
+            allow_insecure_http=settings.allow_insecure_http,
         )
     if mode == "token":
         assert settings.access_token  # checked by settings

@@ -3,7 +3,8 @@
 :func:`connect` builds a :class:`~oneroster_client.OneRosterClient` for a Skyward district:
 
 * the auth plug-in the settings call for (:func:`skyward_adapter.auth.build_auth`);
-* a retry policy for Skyward (429, 502, 503, 504 and connection errors, with backoff);
+* a retry policy for Skyward (429, 502, 503, 504 and connection errors, with backoff),
+  for API and token requests alike;
 * for OAuth 2, renewal of the token after 401, 403 or 500: Skyward has been seen to answer
   an expired token with 403 (rqmlativ) or 500 (NIM's ``treat500AsAuthError``), so the
   client fetches a fresh token once and repeats the call before giving up;
@@ -70,7 +71,8 @@ def connect(
 
     Args:
         settings: validated :class:`SkywardSettings`.
-        retry: the retry policy; :func:`default_retry_policy` when omitted.
+        retry: the retry policy for API and OAuth 2 token requests;
+            :func:`default_retry_policy` when omitted.
         session: a ``requests.Session`` for API and token requests (proxies, TLS).
         timeout: seconds per request.
         max_workers: pages fetched at once when the total is known.
@@ -83,18 +85,21 @@ def connect(
     Returns:
         The client; close it (or use it as a context manager) when done.
     """
-    auth = build_auth(settings, timeout=timeout, session=session, client_auth=client_auth)
+    policy = retry if retry is not None else default_retry_policy()
+    auth = build_auth(
+        settings, timeout=timeout, session=session, client_auth=client_auth, retry=policy
+    )
     renew_on: frozenset[int] = OAUTH2_RENEW_ON if settings.auth_mode == "oauth2" else frozenset()
     return OneRosterClient(
         settings.oneroster_base_url,
         auth=auth,
         timeout=timeout,
-        retry=retry if retry is not None else default_retry_policy(),
+        retry=policy,
         session=session,
         page_size=settings.page_size,
         max_workers=max_workers,
         strict=strict,
-        allow_http=settings.allow_http,
+        allow_insecure_http=settings.allow_insecure_http,
         user_agent=USER_AGENT,
         renew_auth_on=renew_on,
         preprocessor=quirks if quirks is not None else SkywardQuirks(),

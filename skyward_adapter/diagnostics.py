@@ -6,8 +6,8 @@ read (rostering, demographics, gradebook) and, only when asked, whether grades c
 written (a throwaway category is PUT and DELETEd). Known Skyward failures get a hint:
 old API User Access credentials after the move to Integration Access, an expired or
 invalid token answered with HTTP 500, grade pass back not licensed or not allowed, a
-missing demographics scope, an unreachable token host, a TLS failure, a wrong base path.
-No secret ever appears in the report.
+missing demographics scope, an unreachable token host, a token URL that redirects
+elsewhere, a TLS failure, a wrong base path. No secret ever appears in the report.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import attrs
 import requests
 
+from oneroster_client._redact import redact_text
+from oneroster_client.auth import TokenRefusedError
 from oneroster_client.client import OneRosterClient
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.errors import (
@@ -28,6 +30,7 @@ from oneroster_client.errors import (
     NotFoundError,
     OneRosterError,
     PermissionDeniedError,
+    RateLimitError,
     ResponseFormatError,
     ServerError,
     TransportError,
@@ -108,6 +111,20 @@ HINT_SCOPE_REFUSED = (
     "The token endpoint refused the requested scopes: request only scopes this Integration "
     "Access has (for example drop roster-demographics.readonly if demographics are not "
     "shared)."
+)
+HINT_SCOPE_MISSING = (
+    "The token endpoint requires a scope and none was requested: add the OneRoster scopes "
+    f"this Integration Access has to the scopes, for example {SCOPE_PREFIX}roster-core.readonly."
+)
+HINT_TOKEN_REDIRECT = (
+    "The API Token URL redirects to another address. Token requests are never sent on to "
+    "another address, because the Key and Secret would travel with them: ask the district "
+    "or Skyward for the exact token URL and enter it as the API Token URL (the address the "
+    "redirect names, if that is the district's Skyward server)."
+)
+HINT_TOKEN_RATE_LIMITED = (
+    "The token endpoint is rate limiting requests (HTTP 429): wait a few minutes and check "
+    "again; if it persists, ask the district whether other tools share this Integration Access."
 )
 HINT_TOKEN_URL_404 = (
     "The API Token URL is not the token endpoint (HTTP 404). Ask the district or Skyward for "
@@ -234,7 +251,7 @@ class _Checker:
         self.writable: bool | None = None
         self.fresh_token = False
         self.orgs_problem: str | None = None
-        self._secrets = tuple(secret for secret in settings.secrets if len(secret) >= 4)
+        self._secrets = tuple(settings.secrets)
 
     def add(
         self, name: str, ok: bool, detail: str, hint: str | None = None, required: bool = True
@@ -242,9 +259,7 @@ class _Checker:
         self.checks.append(Check(name, ok, self.scrub(detail), hint, required))
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact_text(text, self._secrets)
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -270,6 +285,17 @@ class _Checker:
 
     def _token_refused(self, error: APIError, host: str) -> bool:
         status = error.status_code
+        if isinstance(error, TokenRefusedError) and error.problem == "redirect":
+            where = error.redirect_host or "another address"
+            detail = (
+                f"{host} redirected the token request to {where} (HTTP {status}); it was not "
+                "followed, so the Key and Secret were not sent there"
+            )
+            self.add("token endpoint", False, detail, HINT_TOKEN_REDIRECT)
+            return False
+        if isinstance(error, RateLimitError):
+            self.add("token endpoint", False, f"{host} answered HTTP 429", HINT_TOKEN_RATE_LIMITED)
+            return False
         if status == 404:
             self.add("token endpoint", False, f"{host} answered HTTP 404", HINT_TOKEN_URL_404)
             return False
@@ -288,8 +314,11 @@ class _Checker:
             self.add("token endpoint", False, detail, HINT_TOKEN_URL_NOT_OAUTH)
             return False
         self.add("token endpoint", True, f"{host} answered (HTTP {status} {code})")
-        if code == "invalid_scope":
-            self.add("credentials", False, f"scopes refused: {error}", HINT_SCOPE_REFUSED)
+        if code == "invalid_scope" or (
+            isinstance(error, TokenRefusedError) and error.problem == "scope"
+        ):
+            hint = HINT_SCOPE_REFUSED if self.settings.scopes else HINT_SCOPE_MISSING
+            self.add("credentials", False, f"scopes refused: {error}", hint)
         else:
             self.add("credentials", False, f"Key and Secret refused: {error}", HINT_MIGRATION)
         return False
@@ -298,54 +327,44 @@ class _Checker:
         """GET /orgs?limit=1; True when the path answered (even 403)."""
         name = "OneRoster base path"
         url = self.settings.oneroster_base_url
-        mode = self.settings.auth_mode
         try:
             self.client.orgs.list(page_size=1).first(1)
-        except NotFoundError:
-            self.add(name, False, f"{url}/orgs answered HTTP 404 (not found)", HINT_BASE_PATH)
-            return False
-        except AuthenticationError as error:
-            if mode == "oauth2":
-                hint = HINT_API_REFUSED_TOKEN
-            elif mode == "oauth1":
-                hint = HINT_OAUTH1_REFUSED
-            else:
-                hint = HINT_TOKEN_REFUSED
-            self.add("credentials", False, f"the API refused the credentials: {error}", hint)
-            return False
         except PermissionDeniedError as error:
             self._credentials_ok()
             self.add(name, True, f"found at {url} (it answered HTTP 403)")
             self.readable["orgs"] = False
             self.orgs_problem = f"not allowed, {_first_line(error)}"
             return True
-        except ServerError as error:
-            if self.fresh_token and error.status_code == 500:
-                self.add(
-                    name,
-                    False,
-                    f"{url}/orgs answered HTTP 500 although the token was just issued",
-                    HINT_500,
-                )
-            else:
-                self.add(name, False, f"{url}/orgs failed: {error}", _server_hint(error))
-            return False
-        except TransportError as error:
-            host = urlsplit(url).netloc
-            hint = HINT_TLS if _is_tls(error) else _unreachable_hint("API Base URL", host)
-            self.add(name, False, f"could not reach {host}: {error}", hint)
-            return False
-        except ResponseFormatError as error:
-            detail = f"{url}/orgs did not answer OneRoster JSON: {error}"
-            self.add(name, False, detail, HINT_NOT_JSON)
-            return False
         except OneRosterError as error:
-            self.add(name, False, f"{url}/orgs failed: {error}")
+            self._base_path_failed(name, url, error)
             return False
         self._credentials_ok()
         self.add(name, True, f"found at {url}")
         self.readable["orgs"] = True
         return True
+
+    def _base_path_failed(self, name: str, url: str, error: OneRosterError) -> None:
+        if isinstance(error, NotFoundError):
+            self.add(name, False, f"{url}/orgs answered HTTP 404 (not found)", HINT_BASE_PATH)
+        elif isinstance(error, AuthenticationError):
+            hint = {"oauth2": HINT_API_REFUSED_TOKEN, "oauth1": HINT_OAUTH1_REFUSED}.get(
+                self.settings.auth_mode, HINT_TOKEN_REFUSED
+            )
+            self.add("credentials", False, f"the API refused the credentials: {error}", hint)
+        elif isinstance(error, ServerError) and self.fresh_token and error.status_code == 500:
+            detail = f"{url}/orgs answered HTTP 500 although the token was just issued"
+            self.add(name, False, detail, HINT_500)
+        elif isinstance(error, ServerError):
+            self.add(name, False, f"{url}/orgs failed: {error}", _server_hint(error))
+        elif isinstance(error, TransportError):
+            host = urlsplit(url).netloc
+            hint = HINT_TLS if _is_tls(error) else _unreachable_hint("API Base URL", host)
+            self.add(name, False, f"could not reach {host}: {error}", hint)
+        elif isinstance(error, ResponseFormatError):
+            detail = f"{url}/orgs did not answer OneRoster JSON: {error}"
+            self.add(name, False, detail, HINT_NOT_JSON)
+        else:
+            self.add(name, False, f"{url}/orgs failed: {error}")
 
     def _credentials_ok(self) -> None:
         if self.settings.auth_mode == "oauth2":

@@ -15,11 +15,14 @@ from typing import Any
 
 import pytest
 import requests
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
 from oneroster_client import F, OAuth1, OneRosterClient, RetryPolicy
 from oneroster_client.auth import parse_authorization_header
 from oneroster_client.models import Category, User
 from oneroster_client.testing.district import District
+from oneroster_client.testing.hostile import Reply, ScriptedServer
 from oneroster_client.testing.server import OneRosterServer
 
 NO_SLEEP = RetryPolicy(sleep=lambda seconds: None)
@@ -332,3 +335,38 @@ def test_oauth2_put_and_delete_carry_the_bearer_token(oneroster_server: OneRoste
         ("DELETE", "bearer"),
     ]
     assert oneroster_server.token_requests == 1
+
+
+# --- OAuth 1: what arrives on the wire verifies with an independent implementation ---------
+
+
+@pytest.mark.parametrize("signature_method", ["HMAC-SHA256", "HMAC-SHA1"])
+def test_wire_query_with_spaces_and_quotes_verifies_with_oauthlib(signature_method: str) -> None:
+    secret = "consumer secret/é"
+    empty = {"users": []}
+    with ScriptedServer([Reply(200, empty, [("X-Total-Count", "0")])]) as server:
+        auth = OAuth1("consumer-key", secret, signature_method)
+        with OneRosterClient(server.url("/ims/oneroster/v1p1"), auth=auth) as client:
+            client.users.list(filter=F("familyName") == "Van der Berg").all()
+        (received,) = server.received
+        uri = server.url(received.target)
+
+    assert "%20" in received.target and "%27" in received.target  # as the transport sends
+    assert "+" not in received.target and "'" not in received.target
+    request = OAuthlibRequest(uri, http_method="GET", headers=received.headers)
+    request.params = oauthlib_signature.collect_parameters(
+        uri_query=received.target.partition("?")[2], headers=received.headers
+    )
+    authorization = received.header("Authorization") or ""
+    request.signature = parse_authorization_header(authorization)["oauth_signature"]
+    verify = (
+        oauthlib_signature.verify_hmac_sha256
+        if signature_method == "HMAC-SHA256"
+        else oauthlib_signature.verify_hmac_sha1
+    )
+    assert verify(request, secret)
+    tampered = received.target.partition("?")[2].replace("Berg", "Burg")
+    request.params = oauthlib_signature.collect_parameters(
+        uri_query=tampered, headers=received.headers
+    )
+    assert not verify(request, secret)

@@ -8,9 +8,17 @@ from collections.abc import Iterator
 import pytest
 
 from oneroster_client import BearerToken, OAuth1, OneRosterClient
+from oneroster_client.auth import TokenRefusedError
 from oneroster_client.errors import AuthenticationError, ServerError
 from oneroster_client.testing import Faults, OneRosterServer
-from skyward_adapter import SkywardOAuth2, SkywardSettings, connect, default_retry_policy
+from oneroster_client.testing.hostile import Reply, ScriptedServer
+from skyward_adapter import (
+    SkywardOAuth2,
+    SkywardSettings,
+    build_auth,
+    connect,
+    default_retry_policy,
+)
 from skyward_adapter.testing import (
     QMLATIV_BASE_PATH,
     loopback_settings,
@@ -151,3 +159,63 @@ def test_sourced_id_prefixes_reach_the_caller_untouched(server: OneRosterServer)
     with read_orgs(loopback_settings(server)) as client:
         ids = [org.sourced_id for org in client.orgs.list()]
     assert ids and all(sourced_id.startswith("ISD123-") for sourced_id in ids)
+
+
+# --- hostile token endpoints ----------------------------------------------------------------
+
+
+def _redirect_to(location: str) -> ScriptedServer:
+    return ScriptedServer([Reply(307, headers=[("Location", location)])])
+
+
+def test_auto_does_not_follow_a_token_redirect_nor_fall_back_to_form_fields(
+    server: OneRosterServer,
+) -> None:
+    # The real token endpoint, reached under another host name, would issue a token to
+    # whatever credentials arrive: they must never get there.
+    elsewhere = f"http://localhost:{server.port}/oauth/token"
+    with _redirect_to(elsewhere) as redirector:
+        settings = loopback_settings(server, token_url=redirector.url("/oauth/token"))
+        client = connect(settings, retry=NO_SLEEP)
+        with client, pytest.raises(TokenRefusedError) as caught:
+            client.orgs.list().all()
+
+    assert server.token_requests == 0
+    assert server.requests == []  # no API call either
+    assert len(redirector.received) == 1  # Basic only: no form-field second try
+    assert "Authorization" in redirector.received[0].headers
+    assert caught.value.problem == "redirect"
+    assert f"localhost:{server.port}" in str(caught.value)
+    assert settings.secret is not None and settings.secret not in str(caught.value)
+
+
+def test_auto_does_not_resend_credentials_when_the_scope_is_the_problem() -> None:
+    refusal = {"error": "invalid_request", "error_description": "scope is required"}
+    with ScriptedServer([Reply(400, refusal)]) as token_endpoint, skyward_like_server() as server:
+        settings = loopback_settings(server, token_url=token_endpoint.url("/oauth/token"))
+        auth = build_auth(settings, retry=NO_SLEEP)
+        assert isinstance(auth, SkywardOAuth2)
+        with pytest.raises(TokenRefusedError) as caught:
+            auth.fetch_token()
+
+    assert len(token_endpoint.received) == 1  # not repeated with form fields
+    assert caught.value.problem == "scope"
+    assert "Key and Secret" not in str(caught.value)
+    assert settings.scopes[0] in str(caught.value)
+
+
+def test_token_requests_use_the_connection_retry_policy(server: OneRosterServer) -> None:
+    waits: list[float] = []
+    token = {"access_token": "tok-after-blip", "token_type": "Bearer", "scope": "a b"}
+    with ScriptedServer([Reply(503), Reply(502), Reply(200, token)]) as token_endpoint:
+        settings = loopback_settings(server, token_url=token_endpoint.url("/oauth/token"))
+        client = connect(settings, retry=default_retry_policy(sleep=waits.append))
+        with client:
+            auth = client.auth
+            assert isinstance(auth, SkywardOAuth2)
+            assert auth.granted_scopes is None
+            auth.fetch_token()
+            assert auth.granted_scopes == ("a", "b")
+            assert auth.client_auth == "basic"
+    assert len(token_endpoint.received) == 3
+    assert len(waits) == 2

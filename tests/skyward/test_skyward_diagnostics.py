@@ -9,6 +9,7 @@ import pytest
 
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.testing import ALL_SCOPES, Faults, OneRosterServer
+from oneroster_client.testing.hostile import Reply, ScriptedServer
 from skyward_adapter import ConnectionReport, SkywardSettings, check_connection
 from skyward_adapter import default_retry_policy as retry_policy
 from skyward_adapter.testing import loopback_settings, skyward_like_server
@@ -119,7 +120,7 @@ def test_wrong_base_path(server: OneRosterServer) -> None:
         key=settings.key,
         secret=settings.secret,
         token_url=settings.token_url,
-        allow_http=True,
+        allow_insecure_http=True,
     )
     report = check(wrong)
     assert not report.ok
@@ -189,7 +190,7 @@ def test_unreachable_api_host_with_oauth1() -> None:
         base_url=f"http://127.0.0.1:{free_port()}/springisdAPI",
         key="springisd-integration",
         secret=SECRET,
-        allow_http=True,
+        allow_insecure_http=True,
     )
     report = check(settings)
     base = report.check("OneRoster base path")
@@ -230,3 +231,50 @@ def test_token_url_that_is_not_a_token_endpoint(server: OneRosterServer) -> None
     # The loopback server answers unknown paths with 404 before any auth check.
     assert "HTTP 404" in token.detail
     assert token.hint is not None and "is not the token endpoint" in token.hint
+
+
+def test_token_url_redirecting_to_another_host_fails_and_names_it(server: OneRosterServer) -> None:
+    # Followed, the redirect would reach a real token endpoint (this server, by another host
+    # name) and the check would report success with a token minted there.
+    elsewhere = f"http://localhost:{server.port}/oauth/token"
+    with ScriptedServer([Reply(307, headers=[("Location", elsewhere)])]) as redirector:
+        redirector_host = f"127.0.0.1:{redirector.port}"
+        settings = loopback_settings(server, token_url=redirector.url("/oauth/token"))
+        report = check(settings)
+
+    assert not report.ok
+    assert names(report) == {"token endpoint": False}
+    token = report.check("token endpoint")
+    assert token is not None
+    assert f"localhost:{server.port}" in token.detail
+    assert redirector_host in token.detail
+    assert token.hint is not None and "redirects to another address" in token.hint
+    assert server.token_requests == 0
+    assert len(redirector.received) == 1
+
+
+def test_scope_required_is_not_reported_as_a_wrong_secret(server: OneRosterServer) -> None:
+    refusal = {"error": "invalid_request", "error_description": "scope is required"}
+    with ScriptedServer([Reply(400, refusal)]) as token_endpoint:
+        settings = loopback_settings(
+            server, token_url=token_endpoint.url("/oauth/token"), scopes=()
+        )
+        report = check(settings)
+
+    credentials = report.check("credentials")
+    assert credentials is not None and not credentials.ok
+    assert "scopes refused" in credentials.detail
+    assert credentials.hint is not None and "none was requested" in credentials.hint
+    assert "generate a new Secret" not in credentials.hint
+    assert len(token_endpoint.received) == 1
+
+
+def test_token_endpoint_blip_is_retried_by_the_check(server: OneRosterServer) -> None:
+    server_token = server.issue_token()
+    token = {"access_token": server_token, "token_type": "Bearer"}
+    with ScriptedServer([Reply(503), Reply(200, token)]) as token_endpoint:
+        report = check(loopback_settings(server, token_url=token_endpoint.url("/oauth/token")))
+
+    assert names(report)["token endpoint"] is True
+    assert report.ok
+    assert len(token_endpoint.received) == 2
