@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -321,16 +320,6 @@ class SkywardSettings:
             lines.append("Scopes: " + (" ".join(self.scopes) or "(none requested)"))
         lines.append(f"Page size: {self.page_size}")
         return lines
-
-    @property
-    def allow_http(self) -> bool:
-        """Deprecated spelling of :attr:`allow_insecure_http`, for reading only."""
-        warnings.warn(
-            "SkywardSettings.allow_http was renamed to allow_insecure_http",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.allow_insecure_http
 
     def __repr__(self) -> str:
         key = repr(mask(self.key)) if self.key else "None"

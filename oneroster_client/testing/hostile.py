@@ -160,8 +160,12 @@ class ScriptedServer:
         """Start serving in a background thread."""
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.scripted = self
+        # A short poll interval makes stop() quick (the default 0.5 s adds up in a suite).
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="scripted-server", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="scripted-server",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -130,11 +130,10 @@ def test_plain_http_is_accepted_to_loopback_and_elsewhere_only_when_allowed() ->
     assert settings(**remote, allow_insecure_http=True).allow_insecure_http is True
 
 
-def test_the_old_allow_http_keyword_is_gone_and_its_reader_is_deprecated() -> None:
+def test_the_old_allow_http_keyword_is_gone() -> None:
     with pytest.raises(TypeError, match="allow_http"):
         SkywardSettings(base_url=QMLATIV, key="k", secret=SECRET, allow_http=True)  # type: ignore[call-arg]
-    with pytest.warns(DeprecationWarning, match="allow_insecure_http"):
-        assert settings(allow_insecure_http=True).allow_http is True
+    assert not hasattr(settings(allow_insecure_http=True), "allow_http")
 
 
 # --- credentials inside URLs never reach a message or a repr ----------------------------------
