@@ -35,13 +35,41 @@ import gc
 import itertools
 import math
 import random
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from oneroster_client.converter import format_datetime
+from oneroster_client.testing.catalogue import (
+    ALL_GRADES,
+    CATALOGUE,
+    CATEGORIES,
+    CLASS_SIZE,
+    COMMENTS,
+    DISTRICT_SUFFIXES,
+    FAMILY_NAMES,
+    FEMALE_NAMES,
+    FOREIGN_BIRTH,
+    GENERIC_TOPICS,
+    GRADE_AGE,
+    GRADE_WEIGHTS,
+    LEVEL_GRADES,
+    LEVEL_SUFFIX,
+    MALE_NAMES,
+    PLACES,
+    RESOURCES,
+    SCHOOL_NAMESAKES,
+    SCHOOL_PLACE_HEADS,
+    SCHOOL_PLACE_TAILS,
+    SCORE_MAXIMA,
+    SCORE_MAXIMA_WEIGHTS,
+    SLUGS,
+    STATES,
+    TOPICS,
+    CourseSpec,
+    slug,
+)
 from oneroster_client.testing.district import COLLECTION_MODELS, District
 
 __all__ = ["generate_district"]
@@ -55,350 +83,6 @@ _SECTIONS_PER_TEACHER = 5
 _STAMP_POOL_SIZE = 4096
 _ACTIVE = "active"
 _DELETED = "tobedeleted"
-
-# --- vocabulary ------------------------------------------------------------------------
-
-_ELEMENTARY_GRADES = ("PK", "KG", "01", "02", "03", "04", "05")
-_MIDDLE_GRADES = ("06", "07", "08")
-_HIGH_GRADES = ("09", "10", "11", "12")
-_ALL_GRADES = _ELEMENTARY_GRADES + _MIDDLE_GRADES + _HIGH_GRADES
-# Pre-K classes are smaller than a full grade cohort.
-_GRADE_WEIGHTS = {grade: (0.45 if grade == "PK" else 1.0) for grade in _ALL_GRADES}
-_GRADE_AGE = {
-    grade: (4 if grade == "PK" else 5 if grade == "KG" else int(grade) + 5) for grade in _ALL_GRADES
-}
-_GRADE_NAMES = {
-    "PK": "Pre-Kindergarten",
-    "KG": "Kindergarten",
-    **{f"{n:02d}": f"Grade {n}" for n in range(1, 13)},
-}
-# Two digits for SCED-like prior-to-secondary codes ("510" + digits).
-_GRADE_DIGITS = {"PK": "97", "KG": "98", **{f"{n:02d}": f"{n:02d}" for n in range(1, 9)}}
-
-_LEVEL_GRADES = {
-    "elementary": _ELEMENTARY_GRADES,
-    "middle": _MIDDLE_GRADES,
-    "high": _HIGH_GRADES,
-    "k8": _ELEMENTARY_GRADES + _MIDDLE_GRADES,
-    "k12": _ALL_GRADES,
-}
-_LEVEL_SUFFIX = {
-    "elementary": "Elementary School",
-    "middle": "Middle School",
-    "high": "High School",
-    "k8": "K-8 School",
-    "k12": "School",
-}
-_CLASS_SIZE = {"elementary": 22, "middle": 26, "high": 28, "k8": 24, "k12": 24}
-
-_STATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("CA", "06", ("Los Angeles", "San José", "Fresno", "Sacramento", "Oakland")),
-    ("TX", "48", ("Houston", "San Antonio", "El Paso", "Austin", "Dallas")),
-    ("WA", "53", ("Seattle", "Spokane", "Tacoma", "Yakima")),
-    ("IL", "17", ("Chicago", "Aurora", "Rockford", "Joliet")),
-    ("MN", "27", ("Minneapolis", "Saint Paul", "Rochester", "Duluth")),
-    ("AZ", "04", ("Phoenix", "Tucson", "Mesa", "Flagstaff")),
-    ("NY", "36", ("New York", "Buffalo", "Rochester", "Syracuse")),
-    ("GA", "13", ("Atlanta", "Savannah", "Augusta", "Macon")),
-)
-_FOREIGN_BIRTH: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("MX", ("Ciudad de México", "Guadalajara", "Monterrey", "Puebla")),
-    ("VN", ("Hà Nội", "Thành phố Hồ Chí Minh", "Đà Nẵng")),
-    ("IN", ("Mumbai", "Bengaluru", "Chennai", "Hyderabad")),
-    ("CN", ("Guangzhou", "Shanghai", "Chengdu")),
-    ("PH", ("Quezon City", "Cebu City", "Davao City")),
-    ("SV", ("San Salvador", "Santa Ana")),
-    ("GT", ("Guatemala City", "Quetzaltenango")),
-    ("SO", ("Mogadishu", "Hargeisa")),
-    ("UA", ("Kyiv", "Lviv", "Kharkiv")),
-    ("KR", ("Seoul", "Busan")),
-)
-_PLACES = (
-    "Maple Valley", "Riverside", "Cedar Falls", "Lakewood", "Pine Ridge", "Harbor City",
-    "Silver Creek", "Fairview", "Brookhaven", "Mesa Verde", "Prairie View", "Eastwood",
-)  # fmt: skip
-_DISTRICT_SUFFIXES = ("Unified School District", "Public Schools", "School District")
-_SCHOOL_NAMESAKES = (
-    "César Chávez", "Sally Ride", "Roberto Clemente", "Maya Angelou", "Sojourner Truth",
-    "Thurgood Marshall", "Dolores Huerta", "Frederick Douglass", "Rosa Parks",
-    "Jackie Robinson", "Amelia Earhart", "George Washington Carver", "Sequoyah",
-    "Patsy Mink", "Fred Korematsu", "Sonia Sotomayor", "Mae Jemison", "Harriet Tubman",
-    "John Muir", "Ellen Ochoa", "Katherine Johnson", "Benjamin Franklin", "Abraham Lincoln",
-    "Eleanor Roosevelt", "Langston Hughes", "Grace Hopper", "Wilma Mankiller",
-    "Duke Kahanamoku", "Jim Thorpe", "Chien-Shiung Wu",
-)  # fmt: skip
-_SCHOOL_PLACE_HEADS = (
-    "Oak", "Maple", "Cedar", "Willow", "Pine", "Aspen", "Birch", "Sycamore", "Juniper",
-    "Magnolia", "Sunset", "Lakeview", "Riverbend", "Hillcrest", "Meadow", "Eagle", "Falcon",
-    "Canyon", "Prairie", "Harbor",
-)  # fmt: skip
-_SCHOOL_PLACE_TAILS = (
-    "Grove", "Ridge", "Park", "Creek", "Hill", "Valley", "Heights", "Point", "Springs", "Glen",
-)  # fmt: skip
-
-_FEMALE_NAMES = (
-    "Olivia", "Emma", "Ava", "Sophia", "Isabella", "Mia", "Amelia", "Harper", "Evelyn",
-    "Abigail", "Emily", "Ella", "Zoë", "Chloé", "Renée", "Siobhán", "Sofía", "María",
-    "Lucía", "Valentina", "Camila", "Ximena", "Guadalupe", "Mai", "Linh", "Ngọc", "Thảo",
-    "Aaliyah", "Imani", "Nia", "Amara", "Chiamaka", "Fatima", "Aisha", "Mariam", "Layla",
-    "Yasmin", "Priya", "Ananya", "Saanvi", "Mei", "Yuna", "Ji-woo", "Seo-yeon", "Hana",
-    "Sakura", "Anastasia", "Zofia", "Agnieszka", "Ingrid", "Astrid", "Freya", "Leilani",
-    "Nizhoni", "Aiyana", "Hannah", "Grace", "Lily", "Madison", "Natalie", "Claire",
-    "Penelope", "Rosa", "Ana", "Beatriz", "Inés", "Gabriela", "Elena", "Noor", "Zainab",
-    "Aurora", "Esther", "Miriam", "Rachel", "Anne-Marie", "Hélène", "Dagný",
-)  # fmt: skip
-_MALE_NAMES = (
-    "Liam", "Noah", "Oliver", "Elijah", "James", "William", "Benjamin", "Lucas", "Henry",
-    "Alexander", "Mason", "Ethan", "Daniel", "Matthew", "José", "Juan", "Luis", "Carlos",
-    "Miguel", "Diego", "Mateo", "Santiago", "Alejandro", "Jesús", "Ángel", "Andrés", "Minh",
-    "Huy", "Quang", "Đức", "Tuấn", "Jamal", "Malik", "DeShawn", "Darnell", "Kwame",
-    "Chinedu", "Oluwaseun", "Mohammed", "Omar", "Ahmed", "Yusuf", "Ali", "Arjun", "Rohan",
-    "Aarav", "Wei", "Jun", "Hiroshi", "Kenji", "Haruto", "Min-jun", "Seo-jun", "Dmitri",
-    "Ivan", "Mikhail", "Łukasz", "Piotr", "Björn", "Søren", "Lars", "Émile", "François",
-    "Jean-Luc", "Théo", "Rafael", "João", "Kai", "Keoni", "Ahanu", "Michael", "David",
-    "Joseph", "Samuel", "Jacob", "Caleb", "Isaac", "Nathan", "Ryan", "Patrick", "Connor",
-    "Finn", "Ömer", "Zoltán",
-)  # fmt: skip
-_FAMILY_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
-    "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Thompson", "White",
-    "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Hill", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell", "Roberts",
-    "Campbell", "Evans", "Turner", "García", "Martínez", "Rodríguez", "Hernández", "López",
-    "González", "Pérez", "Sánchez", "Ramírez", "Torres", "Flores", "Rivera", "Gómez",
-    "Díaz", "Cruz", "Morales", "Ortiz", "Gutiérrez", "Reyes", "Jiménez", "Álvarez",
-    "Muñoz", "Núñez", "Peña", "Castillo", "Vargas", "Romero", "Silva", "Santos", "Oliveira",
-    "Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Đặng", "Kim", "Park", "Lee", "Choi", "Wang",
-    "Li", "Zhang", "Chen", "Liu", "Huang", "Patel", "Shah", "Singh", "Kumar", "Gupta",
-    "Reddy", "Nakamura", "Tanaka", "Sato", "Suzuki", "Ivanov", "Petrov", "Kowalski",
-    "Wiśniewski", "Dvořák", "Müller", "Schröder", "Çelik", "Yılmaz", "Haddad", "Khalil",  # noqa: RUF001
-    "Hassan", "Ahmed", "Farah", "Abdi", "Mohamed", "Okafor", "Adeyemi", "Mensah", "Begay",
-    "Yazzie", "Tsosie", "Kealoha", "Goldberg", "Cohen", "Murphy", "O'Brien", "O'Connor",
-    "Sullivan", "Kelly", "Walsh", "MacDonald", "D'Angelo", "de la Cruz", "Van der Berg",
-    "García-López", "Smith-Jones", "St. Pierre", "Lindqvist", "Johansson", "Ødegaard",
-)  # fmt: skip
-_COMMENTS = (
-    "Great work!",
-    "Excellent effort — keep it up.",
-    "Please see me about corrections.",
-    "Late submission, 10% deducted.",
-    "Missing work: please turn in by Friday.",
-    "¡Excelente trabajo!",
-    "Show your reasoning on each step.",
-    "Retake available during office hours.",
-)
-_TOPICS = {
-    "English Language Arts": ("Narrative Writing", "Poetry", "Main Idea", "Argument Essay"),
-    "Mathematics": ("Fractions", "Linear Equations", "Ratios", "Geometry Proofs"),
-    "Science": ("Ecosystems", "Forces and Motion", "The Cell", "Chemical Reactions"),
-    "Social Studies": ("Ancient Civilizations", "The Constitution", "Map Skills", "Economics"),
-}
-_GENERIC_TOPICS = ("Unit 1", "Unit 2", "Unit 3", "Review", "Midterm", "Final")
-
-# (title, weight) of the district's line item categories.
-_CATEGORIES = (
-    ("Homework", 30),
-    ("Classwork", 20),
-    ("Quiz", 20),
-    ("Test", 12),
-    ("Project", 8),
-    ("Participation", 5),
-    ("Lab", 5),
-)
-_SCORE_MAXIMA = (100.0, 10.0, 20.0, 50.0)
-_SCORE_MAXIMA_WEIGHTS = (70, 10, 10, 10)
-
-# (title, subject or None for class-level only, roles, importance, vendor)
-_RESOURCES = (
-    ("Fraction Frenzy Practice", "Mathematics", ("student", "teacher"), "primary", "NUMB"),
-    ("Algebra Tiles Interactive", "Mathematics", ("student",), "secondary", "NUMB"),
-    ("Open Library Reader", "English Language Arts", ("student", "teacher"), "primary", "OPLB"),
-    ("Virtual Lab Bench", "Science", ("student", "teacher"), "primary", "VLAB"),
-    ("Primary Source Explorer", "Social Studies", ("student",), "secondary", "HIST"),
-    ("¡Hablemos! Spanish Audio", "World Languages", ("student",), "primary", "HABL"),
-    ("Code Studio Sandbox", "Computer Science", ("student", "teacher"), "primary", "CODE"),
-    ("Teacher Answer Keys", None, ("teacher",), "secondary", "NUMB"),
-)
-
-
-class _CourseSpec(NamedTuple):
-    code: str
-    title: str
-    subject: str
-    sced: str
-    grades: tuple[str, ...]
-    kind: str  # "homeroom", "core" or "elective"
-
-
-def _catalogue() -> tuple[_CourseSpec, ...]:
-    """The district course catalogue; each school offers the courses of its grades."""
-    specs: list[_CourseSpec] = []
-    for grade in _ELEMENTARY_GRADES:
-        name, digits = _GRADE_NAMES[grade], _GRADE_DIGITS[grade]
-        specs += [
-            _CourseSpec(
-                f"HR-{grade}", f"{name} Homeroom", "Homeroom", f"720{digits}", (grade,), "homeroom"
-            ),
-            _CourseSpec(
-                f"ELA-{grade}",
-                f"{name} English Language Arts",
-                "English Language Arts",
-                f"510{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"MATH-{grade}",
-                f"{name} Mathematics",
-                "Mathematics",
-                f"520{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"SCI-{grade}", f"{name} Science", "Science", f"530{digits}", (grade,), "core"
-            ),
-            _CourseSpec(
-                f"SS-{grade}",
-                f"{name} Social Studies",
-                "Social Studies",
-                f"540{digits}",
-                (grade,),
-                "core",
-            ),
-        ]
-    middle_titles = {
-        "06": ("Mathematics 6", "Earth Science", "World Geography"),
-        "07": ("Mathematics 7", "Life Science", "World History"),
-        "08": ("Pre-Algebra", "Physical Science", "U.S. History"),
-    }
-    for grade, (math_title, science, social) in middle_titles.items():
-        digits = _GRADE_DIGITS[grade]
-        specs += [
-            _CourseSpec(
-                f"ELA-{grade}",
-                f"English Language Arts {int(grade)}",
-                "English Language Arts",
-                f"510{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"MATH-{grade}", math_title, "Mathematics", f"520{digits}", (grade,), "core"
-            ),
-            _CourseSpec(f"SCI-{grade}", science, "Science", f"530{digits}", (grade,), "core"),
-            _CourseSpec(f"SS-{grade}", social, "Social Studies", f"540{digits}", (grade,), "core"),
-        ]
-    high_core = {
-        "09": (
-            ("ENG9", "English 9", "01001"),
-            ("ALG1", "Algebra I", "02052"),
-            ("BIO", "Biology", "03051"),
-            ("WHIST", "World History", "04051"),
-        ),
-        "10": (
-            ("ENG10", "English 10", "01002"),
-            ("GEOM", "Geometry", "02072"),
-            ("CHEM", "Chemistry", "03101"),
-            ("WGEO", "World Geography", "04001"),
-        ),
-        "11": (
-            ("ENG11", "English 11", "01003"),
-            ("ALG2", "Algebra II", "02056"),
-            ("PHYS", "Physics", "03151"),
-            ("USHIST", "U.S. History", "04101"),
-        ),
-        "12": (
-            ("ENG12", "English 12", "01004"),
-            ("PRECALC", "Precalculus", "02110"),
-            ("ENVSCI", "Environmental Science", "03003"),
-            ("GOV", "U.S. Government", "04151"),
-        ),
-    }
-    subjects = ("English Language Arts", "Mathematics", "Science", "Social Studies")
-    for grade, rows in high_core.items():
-        for (code, title, sced), subject in zip(rows, subjects, strict=True):
-            specs.append(_CourseSpec(code, title, subject, sced, (grade,), "core"))
-    electives = (
-        (
-            _ELEMENTARY_GRADES,
-            (
-                ("ART-E", "Art", "Fine Arts", "55030"),
-                ("MUS-E", "General Music", "Fine Arts", "55060"),
-                ("PE-E", "Physical Education", "Physical Education", "58030"),
-                ("HLTH-E", "Health", "Health", "58050"),
-                ("LIB-E", "Library Media", "Library Media", "72100"),
-                ("TECH-E", "Computer Technology", "Computer Science", "60030"),
-                ("SPAN-E", "Spanish Exploration", "World Languages", "56030"),
-            ),
-        ),
-        (
-            _MIDDLE_GRADES,
-            (
-                ("PE-M", "Physical Education", "Physical Education", "58031"),
-                ("ART-M", "Art", "Fine Arts", "55031"),
-                ("BAND-M", "Band", "Fine Arts", "55061"),
-                ("CHOIR-M", "Choir", "Fine Arts", "55062"),
-                ("SPAN-M", "Spanish I", "World Languages", "56101"),
-                ("FREN-M", "French I", "World Languages", "56201"),
-                ("CSD-M", "Computer Science Discoveries", "Computer Science", "60031"),
-                ("HLTH-M", "Health", "Health", "58051"),
-                ("TECH-M", "Technology Education", "Career and Technical Education", "61031"),
-                ("THTR-M", "Theater", "Fine Arts", "55051"),
-            ),
-        ),
-        (
-            _HIGH_GRADES,
-            (
-                ("PE", "Physical Education", "Physical Education", "08001"),
-                ("HLTH", "Health", "Health", "08051"),
-                ("SPAN1", "Spanish I", "World Languages", "06101"),
-                ("SPAN2", "Spanish II", "World Languages", "06102"),
-                ("FREN1", "French I", "World Languages", "06201"),
-                ("CHIN1", "Mandarin Chinese I", "World Languages", "06401"),
-                ("ART1", "Art I", "Fine Arts", "05154"),
-                ("BAND", "Concert Band", "Fine Arts", "05101"),
-                ("CHOIR", "Choir", "Fine Arts", "05110"),
-                ("APCSP", "AP Computer Science Principles", "Computer Science", "10019"),
-                ("PSYCH", "Psychology", "Social Studies", "04254"),
-                ("JOURN", "Journalism", "English Language Arts", "11101"),
-                ("CULIN", "Culinary Arts I", "Career and Technical Education", "16052"),
-                ("BUS", "Introduction to Business", "Career and Technical Education", "12001"),
-            ),
-        ),
-    )
-    for grades, offered in electives:
-        for code, title, subject, sced in offered:
-            specs.append(_CourseSpec(code, title, subject, sced, grades, "elective"))
-    return tuple(specs)
-
-
-_CATALOGUE = _catalogue()
-
-# Characters NFKD does not decompose into ASCII.
-_ASCII_FOLD = str.maketrans(
-    {
-        "đ": "d",
-        "Đ": "D",
-        "ø": "o",
-        "Ø": "O",
-        "ł": "l",
-        "Ł": "L",
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "ı": "i",  # noqa: RUF001
-    }
-)
-
-
-def _slug(text: str) -> str:
-    """Lower-case ASCII letters and digits of a name, for usernames and e-mail addresses."""
-    folded = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
-    return "".join(ch for ch in folded.lower() if ch.isascii() and ch.isalnum()) or "user"
-
-
-_SLUGS = {name: _slug(name) for name in _FEMALE_NAMES + _MALE_NAMES + _FAMILY_NAMES}
 
 
 def _ref(sourced_id: str, kind: str) -> Wire:
@@ -440,7 +124,7 @@ class _School:
 
 @dataclass(slots=True)
 class _Course:
-    spec: _CourseSpec
+    spec: CourseSpec
     record: Wire
     ref: Wire
     grades: list[str]
@@ -677,9 +361,9 @@ class _Generator:
         """The district org and its schools, with NCES-like identifiers."""
         rng = self._rng("orgs")
         stamp = self._stamper(rng)
-        self.state, fips, self.cities = rng.choice(_STATES)
-        place = rng.choice(_PLACES)
-        self.domain = f"{_slug(place)}.k12.example.org"
+        self.state, fips, self.cities = rng.choice(STATES)
+        place = rng.choice(PLACES)
+        self.domain = f"{slug(place)}.k12.example.org"
         lea = f"{fips}{rng.randrange(10_000, 100_000)}"  # NCES LEA ids: state FIPS + 5 digits
         district_ref = self.district_ref
         orgs = self.collections["orgs"]
@@ -688,13 +372,13 @@ class _Generator:
                 "sourcedId": self.district_id,
                 "status": _ACTIVE,
                 "dateLastModified": stamp(),
-                "name": f"{place} {rng.choice(_DISTRICT_SUFFIXES)}",
+                "name": f"{place} {rng.choice(DISTRICT_SUFFIXES)}",
                 "type": "district",
                 "identifier": lea,
             }
         )
-        bases = list(_SCHOOL_NAMESAKES) + [
-            f"{head} {tail}" for head in _SCHOOL_PLACE_HEADS for tail in _SCHOOL_PLACE_TAILS
+        bases = list(SCHOOL_NAMESAKES) + [
+            f"{head} {tail}" for head in SCHOOL_PLACE_HEADS for tail in SCHOOL_PLACE_TAILS
         ]
         rng.shuffle(bases)
         numbers = sorted(rng.sample(range(1, 100_000), self.school_count))
@@ -705,7 +389,7 @@ class _Generator:
             ref = _ref(sourced_id, "org")
             base = bases[index % len(bases)]
             repeat = index // len(bases)
-            name = f"{base} {_LEVEL_SUFFIX[level]}" + (f" No. {repeat + 1}" if repeat else "")
+            name = f"{base} {LEVEL_SUFFIX[level]}" + (f" No. {repeat + 1}" if repeat else "")
             orgs.append(
                 {
                     "sourcedId": sourced_id,
@@ -723,7 +407,7 @@ class _Generator:
                     ref=ref,
                     orgs=[ref],
                     level=level,
-                    grades=_LEVEL_GRADES[level],
+                    grades=LEVEL_GRADES[level],
                     size=rng.uniform(0.6, 1.4),  # schools serving the same grades differ in size
                 )
             )
@@ -799,7 +483,7 @@ class _Generator:
         for school in self.schools:
             offered = set(school.grades)
             number = 0
-            for spec in _CATALOGUE:
+            for spec in CATALOGUE:
                 grades = [grade for grade in spec.grades if grade in offered]
                 if not grades:
                     continue
@@ -852,14 +536,14 @@ class _Generator:
         stamp = self._stamper(rng)
         rand = rng.random
         count = self.student_count
-        grades = rng.choices(_ALL_GRADES, [_GRADE_WEIGHTS[g] for g in _ALL_GRADES], k=count)
+        grades = rng.choices(ALL_GRADES, [GRADE_WEIGHTS[g] for g in ALL_GRADES], k=count)
         by_grade: dict[str, tuple[list[_School], list[float]]] = {}
-        for grade in _ALL_GRADES:
+        for grade in ALL_GRADES:
             serving = [school for school in self.schools if grade in school.grades]
             by_grade[grade] = (serving, list(itertools.accumulate(s.size for s in serving)))
         identifiers = rng.sample(range(100_000_000, 1_000_000_000), count)
         width = _width(count, 6)
-        grade_lists = {grade: [grade] for grade in _ALL_GRADES}
+        grade_lists = {grade: [grade] for grade in ALL_GRADES}
         households: list[_Household] = []
         guardian_count = 0
         guardian_width = _width(int(count * self.guardians_per_student) + 1, 6)
@@ -867,7 +551,7 @@ class _Generator:
         fraction = self.guardians_per_student - whole
         demographics = self.collections["demographics"]
         users = self.student_users
-        us_births = tuple(state for state in _STATES if state[0] != self.state)
+        us_births = tuple(state for state in STATES if state[0] != self.state)
 
         for index in range(count):
             grade = grades[index]
@@ -877,32 +561,32 @@ class _Generator:
             sourced_id = f"usr-s-{index + 1:0{width}d}"
             ref = _ref(sourced_id, "user")
             female = rand() < 0.5
-            given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+            given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
             household = None
             if households and rand() < 0.2:  # a sibling of an earlier student
                 candidate = households[rng.randrange(len(households))]
                 if candidate.children < 4:
                     household = candidate
             if household is None:
-                household = _Household(rng.choice(_FAMILY_NAMES))
+                household = _Household(rng.choice(FAMILY_NAMES))
                 for position in range(whole + (1 if rand() < fraction else 0)):
                     guardian_count += 1
                     same_name = position == 0 or rand() < 0.75
                     record = self._guardian(
                         rng,
                         f"usr-g-{guardian_count:0{guardian_width}d}",
-                        household.family if same_name else rng.choice(_FAMILY_NAMES),
+                        household.family if same_name else rng.choice(FAMILY_NAMES),
                     )
                     household.records.append(record)
                     household.refs.append(_ref(record["sourcedId"], "user"))
                 if household.refs:
                     households.append(household)
             household.children += 1
-            family = household.family if rand() < 0.92 else rng.choice(_FAMILY_NAMES)
+            family = household.family if rand() < 0.92 else rng.choice(FAMILY_NAMES)
             withdrawn = rand() < 0.005
             grad_year = self.year + 12 - (int(grade) if grade.isdigit() else 0)
             username = self._username(
-                f"{_SLUGS[given][:1]}{_SLUGS[family][:14]}{grad_year % 100:02d}"
+                f"{SLUGS[given][:1]}{SLUGS[family][:14]}{grad_year % 100:02d}"
             )
             identifier = str(identifiers[index])
             status = _DELETED if withdrawn else _ACTIVE
@@ -925,7 +609,7 @@ class _Generator:
                 "grades": grade_lists[grade],
             }
             if rand() < 0.3:
-                pool = _FEMALE_NAMES if female else _MALE_NAMES
+                pool = FEMALE_NAMES if female else MALE_NAMES
                 middle = rng.choice(pool)
                 user["middleName"] = middle if rand() < 0.9 else f"{middle} {rng.choice(pool)}"
             if household.refs:
@@ -946,10 +630,10 @@ class _Generator:
     def _guardian(self, rng: random.Random, sourced_id: str, family: str) -> Wire:
         rand = rng.random
         female = rand() < 0.6
-        given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+        given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
         roll = rand()
         role = "parent" if roll < 0.85 else "guardian" if roll < 0.95 else "relative"
-        username = self._username(f"{_SLUGS[given]}.{_SLUGS[family]}")
+        username = self._username(f"{SLUGS[given]}.{SLUGS[family]}")
         mail_host = ("example.com", "example.net", "example.org")[int(rand() * 3)]
         guardian: Wire = {
             "sourcedId": sourced_id,
@@ -983,7 +667,7 @@ class _Generator:
     ) -> Wire:
         rand = rng.random
         # Age on 1 September of the school year's first calendar year, a few held back.
-        age = _GRADE_AGE[grade] + (1 if rand() < 0.03 else 0)
+        age = GRADE_AGE[grade] + (1 if rand() < 0.03 else 0)
         born_from = date(self.year - age - 2, 9, 2).toordinal()
         hispanic = rand() < 0.28
         race = rand()
@@ -1019,7 +703,7 @@ class _Generator:
         }
         place = rand()
         if place < 0.08:
-            country, cities = rng.choice(_FOREIGN_BIRTH)
+            country, cities = rng.choice(FOREIGN_BIRTH)
             record["countryOfBirthCode"] = country
             record["cityOfBirth"] = rng.choice(cities)
         elif place < 0.95:  # the rest leave the place of birth blank
@@ -1081,7 +765,7 @@ class _Generator:
         }
         period_lists = {str(n): [str(n)] for n in range(1, 8)}
         for school in self.schools:
-            size = _CLASS_SIZE[school.level]
+            size = CLASS_SIZE[school.level]
             number = 0
             for course_index, course in enumerate(school.courses):
                 enrolled = course.students
@@ -1164,9 +848,9 @@ class _Generator:
             width = teacher_width if letter == "t" else 4
             sourced_id = f"usr-{letter}-{staff_number[letter]:0{width}d}"
             female = rand() < 0.7 if role == "teacher" else rand() < 0.5
-            given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
-            family = rng.choice(_FAMILY_NAMES)
-            username = self._username(f"{_SLUGS[given]}.{_SLUGS[family]}")
+            given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            family = rng.choice(FAMILY_NAMES)
+            username = self._username(f"{SLUGS[given]}.{SLUGS[family]}")
             record: Wire = {
                 "sourcedId": sourced_id,
                 "status": status,
@@ -1183,7 +867,7 @@ class _Generator:
                 "orgs": orgs,
             }
             if rand() < 0.2:
-                record["middleName"] = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+                record["middleName"] = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
             self.staff.append(record)
             return record
 
@@ -1287,7 +971,7 @@ class _Generator:
         stamp = self._stamper(rng)
         categories = self.collections["categories"]
         category_refs: list[Wire] = []
-        for title, _weight in _CATEGORIES:
+        for title, _weight in CATEGORIES:
             sourced_id = f"cat-{title.lower()}"
             categories.append(
                 {
@@ -1298,14 +982,14 @@ class _Generator:
                 }
             )
             category_refs.append(_ref(sourced_id, "category"))
-        category_weights = list(itertools.accumulate(weight for _title, weight in _CATEGORIES))
-        maximum_weights = list(itertools.accumulate(_SCORE_MAXIMA_WEIGHTS))
-        category_titles = [title for title, _weight in _CATEGORIES]
+        category_weights = list(itertools.accumulate(weight for _title, weight in CATEGORIES))
+        maximum_weights = list(itertools.accumulate(SCORE_MAXIMA_WEIGHTS))
+        category_titles = [title for title, _weight in CATEGORIES]
         # Scores are multiples of 0.5 shared from one list per maximum (memory), up to
         # 120% of the maximum for extra credit.
         score_pools = {
             maximum: [step / 2 for step in range(int(maximum * 2 * 1.2) + 1)]
-            for maximum in _SCORE_MAXIMA
+            for maximum in SCORE_MAXIMA
         }
         school_days: dict[str, list[int]] = {}
         for periods in self.grading_periods.values():
@@ -1319,7 +1003,7 @@ class _Generator:
         results = self.collections["results"]
         add_result = results.append
         refs, suffixes, ability = self.student_refs, self.student_suffixes, self.student_ability
-        comments = _COMMENTS
+        comments = COMMENTS
         for school in self.schools:
             for klass in school.classes:
                 if klass.record["classType"] == "homeroom":
@@ -1329,12 +1013,12 @@ class _Generator:
                 ]
                 class_suffix = klass.sourced_id[4:]
                 subject = klass.course.spec.subject
-                topics = _TOPICS.get(subject, _GENERIC_TOPICS)
+                topics = TOPICS.get(subject, GENERIC_TOPICS)
                 counters = dict.fromkeys(category_titles, 0)
                 for item in range(rng.randint(2, 4)):
                     period = periods[item % len(periods)]
                     days = school_days[period.sourced_id]
-                    category = rng.choices(range(len(_CATEGORIES)), cum_weights=category_weights)[0]
+                    category = rng.choices(range(len(CATEGORIES)), cum_weights=category_weights)[0]
                     if category_titles[category] == "Lab" and subject != "Science":
                         category = 1  # classwork instead of a lab outside science
                     category_title = category_titles[category]
@@ -1342,7 +1026,7 @@ class _Generator:
                     assign_index = rng.randrange(max(1, len(days) - 5))
                     due_index = min(len(days) - 1, assign_index + rng.randint(1, 10))
                     hour = rng.randint(13, 22)  # US school hours, in UTC
-                    maximum = rng.choices(_SCORE_MAXIMA, cum_weights=maximum_weights)[0]
+                    maximum = rng.choices(SCORE_MAXIMA, cum_weights=maximum_weights)[0]
                     sourced_id = f"li-{class_suffix}-{item + 1:02d}"
                     record: Wire = {
                         "sourcedId": sourced_id,
@@ -1425,7 +1109,7 @@ class _Generator:
         class_only: list[Wire] = []
         linked: set[str] = set()
         vendors: dict[str, str] = {}
-        for number, (title, subject, roles, importance, vendor) in enumerate(_RESOURCES, 1):
+        for number, (title, subject, roles, importance, vendor) in enumerate(RESOURCES, 1):
             sourced_id = f"rsc-{number:03d}"
             vendor_id = vendors.setdefault(vendor, f"{vendor}-{rng.randrange(1000, 10000)}")
             record: Wire = {
