@@ -161,6 +161,73 @@ class _Teacher:
     room: str
 
 
+def _score_pools() -> dict[float, list[float]]:
+    # Scores are multiples of 0.5 shared from one list per maximum (memory), up to 120%
+    # of the maximum for extra credit.
+    return {
+        maximum: [step / 2 for step in range(int(maximum * 2 * 1.2) + 1)]
+        for maximum in SCORE_MAXIMA
+    }
+
+
+@dataclass(slots=True)
+class _Gradebook:
+    """What building the gradebook draws from: its random stream and shared tables."""
+
+    rng: random.Random
+    stamp: Callable[[], str]
+    category_refs: list[Wire] = field(default_factory=list)
+    school_days: dict[str, list[int]] = field(default_factory=dict)
+    category_titles: list[str] = field(default_factory=lambda: [t for t, _w in CATEGORIES])
+    category_weights: list[int] = field(
+        default_factory=lambda: list(itertools.accumulate(w for _t, w in CATEGORIES))
+    )
+    maximum_weights: list[int] = field(
+        default_factory=lambda: list(itertools.accumulate(SCORE_MAXIMA_WEIGHTS))
+    )
+    score_pools: dict[float, list[float]] = field(default_factory=_score_pools)
+
+
+# Elementary class periods by subject; specials (art, music...) meet in period 6.
+_ELEMENTARY_SLOTS = {
+    "homeroom": "1",
+    "English Language Arts": "2",
+    "Mathematics": "3",
+    "Science": "4",
+    "Social Studies": "5",
+}
+
+
+class _Span(NamedTuple):
+    """When a class meets: its term refs (shared list), terms, and enrollment dates."""
+
+    refs: list[Wire]
+    terms: tuple[_Session, ...]
+    begin: str
+    end: str  # exclusive, as the spec defines enrollment endDate
+
+
+@dataclass(slots=True)
+class _Families:
+    """Households built so far and how many guardians each new one gets."""
+
+    guardian_width: int
+    whole: int
+    fraction: float
+    households: list[_Household] = field(default_factory=list)
+    guardian_count: int = 0
+
+
+@dataclass(slots=True)
+class _StudentDraw:
+    """What drawing one student needs besides its own arguments."""
+
+    rng: random.Random
+    stamp: Callable[[], str]
+    grade_lists: dict[str, list[str]]  # shared one-grade lists
+    us_births: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
 # --- entry point -------------------------------------------------------------------------
 
 
@@ -312,6 +379,8 @@ class _Generator:
         self.staff: list[Wire] = []
         self.student_users: list[Wire] = []
         self.guardian_users: list[Wire] = []
+        # Shared by the classes that meet in one period (records are read-only).
+        self.period_lists = {str(n): [str(n)] for n in range(1, 8)}
 
     def _rng(self, phase: str) -> random.Random:
         # A string seed is hashed with SHA-512, so streams are stable across runs and
@@ -543,89 +612,111 @@ class _Generator:
             by_grade[grade] = (serving, list(itertools.accumulate(s.size for s in serving)))
         identifiers = rng.sample(range(100_000_000, 1_000_000_000), count)
         width = _width(count, 6)
-        grade_lists = {grade: [grade] for grade in ALL_GRADES}
-        households: list[_Household] = []
-        guardian_count = 0
-        guardian_width = _width(int(count * self.guardians_per_student) + 1, 6)
-        whole = int(self.guardians_per_student)
-        fraction = self.guardians_per_student - whole
-        demographics = self.collections["demographics"]
-        users = self.student_users
-        us_births = tuple(state for state in STATES if state[0] != self.state)
-
+        families = _Families(
+            guardian_width=_width(int(count * self.guardians_per_student) + 1, 6),
+            whole=int(self.guardians_per_student),
+            fraction=self.guardians_per_student - int(self.guardians_per_student),
+        )
+        student = _StudentDraw(
+            rng=rng,
+            stamp=stamp,
+            grade_lists={grade: [grade] for grade in ALL_GRADES},
+            us_births=tuple(state for state in STATES if state[0] != self.state),
+        )
         for index in range(count):
             grade = grades[index]
             serving, cumulative = by_grade[grade]
             school = rng.choices(serving, cum_weights=cumulative)[0]
             school.students.append(index)
             sourced_id = f"usr-s-{index + 1:0{width}d}"
-            ref = _ref(sourced_id, "user")
             female = rand() < 0.5
             given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
-            household = None
-            if households and rand() < 0.2:  # a sibling of an earlier student
-                candidate = households[rng.randrange(len(households))]
-                if candidate.children < 4:
-                    household = candidate
-            if household is None:
-                household = _Household(rng.choice(FAMILY_NAMES))
-                for position in range(whole + (1 if rand() < fraction else 0)):
-                    guardian_count += 1
-                    same_name = position == 0 or rand() < 0.75
-                    record = self._guardian(
-                        rng,
-                        f"usr-g-{guardian_count:0{guardian_width}d}",
-                        household.family if same_name else rng.choice(FAMILY_NAMES),
-                    )
-                    household.records.append(record)
-                    household.refs.append(_ref(record["sourcedId"], "user"))
-                if household.refs:
-                    households.append(household)
+            household = self._household(rng, families)
             household.children += 1
-            family = household.family if rand() < 0.92 else rng.choice(FAMILY_NAMES)
-            withdrawn = rand() < 0.005
-            grad_year = self.year + 12 - (int(grade) if grade.isdigit() else 0)
-            username = self._username(
-                f"{SLUGS[given][:1]}{SLUGS[family][:14]}{grad_year % 100:02d}"
+            self._student(
+                student, sourced_id, grade, school, female, given, household, identifiers[index]
             )
-            identifier = str(identifiers[index])
-            status = _DELETED if withdrawn else _ACTIVE
-            user: Wire = {
-                "sourcedId": sourced_id,
-                "status": status,
-                "dateLastModified": stamp(),
-                "username": username,
-                "userIds": [
-                    {"type": "LDAP", "identifier": username},
-                    {"type": "SIS", "identifier": identifier},
-                ],
-                "enabledUser": not withdrawn and rand() > 0.01,
-                "givenName": given,
-                "familyName": family,
-                "role": "student",
-                "identifier": identifier,
-                "email": f"{username}@students.{self.domain}",
-                "orgs": school.orgs,
-                "grades": grade_lists[grade],
-            }
-            if rand() < 0.3:
-                pool = FEMALE_NAMES if female else MALE_NAMES
-                middle = rng.choice(pool)
-                user["middleName"] = middle if rand() < 0.9 else f"{middle} {rng.choice(pool)}"
-            if household.refs:
-                user["agents"] = household.refs  # siblings share one list
-                for guardian in household.records:
-                    guardian["agents"].append(ref)
-                    if school.ref not in guardian["orgs"]:
-                        guardian["orgs"].append(school.ref)
-            users.append(user)
-            self.student_refs.append(ref)
-            self.student_suffixes.append(sourced_id[4:])
-            self.student_withdrawn.append(withdrawn)
-            self.student_ability.append(min(99.0, max(35.0, rng.gauss(80.0, 10.0))))
-            demographics.append(
-                self._demographics(rng, sourced_id, status, grade, female, us_births)
+
+    def _household(self, rng: random.Random, families: _Families) -> _Household:
+        """A sibling's household (one in five students), else a new one with guardians."""
+        rand = rng.random
+        households = families.households
+        if households and rand() < 0.2:  # a sibling of an earlier student
+            candidate = households[rng.randrange(len(households))]
+            if candidate.children < 4:
+                return candidate
+        household = _Household(rng.choice(FAMILY_NAMES))
+        for position in range(families.whole + (1 if rand() < families.fraction else 0)):
+            families.guardian_count += 1
+            same_name = position == 0 or rand() < 0.75
+            record = self._guardian(
+                rng,
+                f"usr-g-{families.guardian_count:0{families.guardian_width}d}",
+                household.family if same_name else rng.choice(FAMILY_NAMES),
             )
+            household.records.append(record)
+            household.refs.append(_ref(record["sourcedId"], "user"))
+        if household.refs:
+            households.append(household)
+        return household
+
+    def _student(
+        self,
+        draw: _StudentDraw,
+        sourced_id: str,
+        grade: str,
+        school: _School,
+        female: bool,
+        given: str,
+        household: _Household,
+        identifier_number: int,
+    ) -> None:
+        """One student's user record, guardian links and demographics."""
+        rng = draw.rng
+        rand = rng.random
+        ref = _ref(sourced_id, "user")
+        family = household.family if rand() < 0.92 else rng.choice(FAMILY_NAMES)
+        withdrawn = rand() < 0.005
+        grad_year = self.year + 12 - (int(grade) if grade.isdigit() else 0)
+        username = self._username(f"{SLUGS[given][:1]}{SLUGS[family][:14]}{grad_year % 100:02d}")
+        identifier = str(identifier_number)
+        status = _DELETED if withdrawn else _ACTIVE
+        user: Wire = {
+            "sourcedId": sourced_id,
+            "status": status,
+            "dateLastModified": draw.stamp(),
+            "username": username,
+            "userIds": [
+                {"type": "LDAP", "identifier": username},
+                {"type": "SIS", "identifier": identifier},
+            ],
+            "enabledUser": not withdrawn and rand() > 0.01,
+            "givenName": given,
+            "familyName": family,
+            "role": "student",
+            "identifier": identifier,
+            "email": f"{username}@students.{self.domain}",
+            "orgs": school.orgs,
+            "grades": draw.grade_lists[grade],
+        }
+        if rand() < 0.3:
+            pool = FEMALE_NAMES if female else MALE_NAMES
+            middle = rng.choice(pool)
+            user["middleName"] = middle if rand() < 0.9 else f"{middle} {rng.choice(pool)}"
+        if household.refs:
+            user["agents"] = household.refs  # siblings share one list
+            for guardian in household.records:
+                guardian["agents"].append(ref)
+                if school.ref not in guardian["orgs"]:
+                    guardian["orgs"].append(school.ref)
+        self.student_users.append(user)
+        self.student_refs.append(ref)
+        self.student_suffixes.append(sourced_id[4:])
+        self.student_withdrawn.append(withdrawn)
+        self.student_ability.append(min(99.0, max(35.0, rng.gauss(80.0, 10.0))))
+        self.collections["demographics"].append(
+            self._demographics(rng, sourced_id, status, grade, female, draw.us_births)
+        )
 
     def _guardian(self, rng: random.Random, sourced_id: str, family: str) -> Wire:
         rand = rng.random
@@ -742,28 +833,7 @@ class _Generator:
 
     def _sections(self, rng: random.Random) -> None:
         stamp = self._stamper(rng)
-        classes = self.collections["classes"]
-        year_terms = [self.terms[0], self.terms[1]]
-        term_refs = {
-            "year": [term.ref for term in year_terms],
-            "fall": [year_terms[0].ref],
-            "spring": [year_terms[1].ref],
-        }
-        first, last = year_terms[0], year_terms[1]
-        one_day = timedelta(days=1)
-        dates = {
-            "year": (first.start.isoformat(), (last.end + one_day).isoformat()),
-            "fall": (first.start.isoformat(), (first.end + one_day).isoformat()),
-            "spring": (last.start.isoformat(), (last.end + one_day).isoformat()),
-        }
-        elementary_slots = {
-            "homeroom": "1",
-            "English Language Arts": "2",
-            "Mathematics": "3",
-            "Science": "4",
-            "Social Studies": "5",
-        }
-        period_lists = {str(n): [str(n)] for n in range(1, 8)}
+        spans = self._spans()
         for school in self.schools:
             size = CLASS_SIZE[school.level]
             number = 0
@@ -771,62 +841,108 @@ class _Generator:
                 enrolled = course.students
                 if not enrolled:
                     continue
-                spec = course.spec
                 sections = math.ceil(len(enrolled) / size)
                 if course.semester and sections == 1 and len(enrolled) > size // 2:
                     sections = 2  # one section each semester
                 for section in range(sections):
                     number += 1
-                    sourced_id = f"cls-{school.number}-{number:04d}"
                     span = ("fall", "spring")[section % 2] if course.semester else "year"
-                    if spec.kind == "homeroom":
-                        periods = period_lists["1"]
-                        title = f"Homeroom {spec.code[3:]}-{chr(65 + section % 26)}"
-                    else:
-                        if school.level == "elementary" or spec.code.endswith("-E"):
-                            slot = elementary_slots.get(spec.subject, "6")
-                            periods = period_lists[slot]
-                        else:
-                            period = (course_index + section) % 7 + 1
-                            if spec.subject == "Science" and period < 7 and rng.random() < 0.1:
-                                periods = [str(period), str(period + 1)]  # a double lab
-                            else:
-                                periods = period_lists[str(period)]
-                        title = f"{spec.title} - {section + 1:02d}"
-                    record: Wire = {
-                        "sourcedId": sourced_id,
-                        "status": _ACTIVE,
-                        "dateLastModified": stamp(),
-                        "title": title,
-                        "classCode": f"{spec.code}-{section + 1:02d}",
-                        "classType": "homeroom" if spec.kind == "homeroom" else "scheduled",
-                        "grades": course.record["grades"],
-                        "subjects": course.record["subjects"],
-                        "subjectCodes": course.record["subjectCodes"],
-                        "course": course.ref,
-                        "school": school.ref,
-                        "terms": term_refs[span],
-                        "periods": periods,
-                    }
-                    classes.append(record)
-                    terms = (
-                        tuple(year_terms)
-                        if span == "year"
-                        else ((year_terms[0],) if span == "fall" else (year_terms[1],))
+                    periods, title = self._section_periods(
+                        rng, school, course.spec, course_index, section
                     )
-                    begin, end = dates[span]
-                    school.classes.append(
-                        _Class(
-                            sourced_id,
-                            record,
-                            _ref(sourced_id, "class"),
-                            course,
-                            terms,
-                            begin,
-                            end,
-                            enrolled[section::sections],
-                        )
+                    self._section(
+                        stamp,
+                        spans[span],
+                        school,
+                        course,
+                        (section, sections, number),
+                        periods,
+                        title,
                     )
+
+    def _spans(self) -> dict[str, _Span]:
+        """The terms and enrollment dates of full-year, fall and spring classes."""
+        first, last = self.terms[0], self.terms[1]
+        one_day = timedelta(days=1)
+        return {
+            "year": _Span(
+                [first.ref, last.ref],
+                (first, last),
+                first.start.isoformat(),
+                (last.end + one_day).isoformat(),
+            ),
+            "fall": _Span(
+                [first.ref], (first,), first.start.isoformat(), (first.end + one_day).isoformat()
+            ),
+            "spring": _Span(
+                [last.ref], (last,), last.start.isoformat(), (last.end + one_day).isoformat()
+            ),
+        }
+
+    def _section_periods(
+        self,
+        rng: random.Random,
+        school: _School,
+        spec: CourseSpec,
+        course_index: int,
+        section: int,
+    ) -> tuple[list[str], str]:
+        """The periods and title of one section of a course."""
+        if spec.kind == "homeroom":
+            return self.period_lists["1"], f"Homeroom {spec.code[3:]}-{chr(65 + section % 26)}"
+        title = f"{spec.title} - {section + 1:02d}"
+        if school.level == "elementary" or spec.code.endswith("-E"):
+            return self.period_lists[_ELEMENTARY_SLOTS.get(spec.subject, "6")], title
+        period = (course_index + section) % 7 + 1
+        if spec.subject == "Science" and period < 7 and rng.random() < 0.1:
+            return [str(period), str(period + 1)], title  # a double lab
+        return self.period_lists[str(period)], title
+
+    def _section(
+        self,
+        stamp: Callable[[], str],
+        span: _Span,
+        school: _School,
+        course: _Course,
+        position: tuple[int, int, int],
+        periods: list[str],
+        title: str,
+    ) -> None:
+        """Add one class section of ``course`` and its share of the course's students.
+
+        ``position`` is (section index, sections of the course, class number in school).
+        """
+        section, sections, number = position
+        spec = course.spec
+        sourced_id = f"cls-{school.number}-{number:04d}"
+        record: Wire = {
+            "sourcedId": sourced_id,
+            "status": _ACTIVE,
+            "dateLastModified": stamp(),
+            "title": title,
+            "classCode": f"{spec.code}-{section + 1:02d}",
+            "classType": "homeroom" if spec.kind == "homeroom" else "scheduled",
+            "grades": course.record["grades"],
+            "subjects": course.record["subjects"],
+            "subjectCodes": course.record["subjectCodes"],
+            "course": course.ref,
+            "school": school.ref,
+            "terms": span.refs,
+            "periods": periods,
+        }
+        self.collections["classes"].append(record)
+        school.classes.append(
+            _Class(
+                sourced_id,
+                record,
+                _ref(sourced_id, "class"),
+                course,
+                span.terms,
+                span.begin,
+                span.end,
+                course.students[section::sections],
+            )
+        )
 
     def _staff(self) -> None:
         """District and school administrators, aides and teachers."""
@@ -967,10 +1083,19 @@ class _Generator:
     def _gradebook(self) -> None:
         """Categories, a few line items per scheduled class and a result per student."""
         rng = self._rng("gradebook")
-        stamps, rand, draws = self.stamps, rng.random, len(self.stamps) * 8
-        stamp = self._stamper(rng)
+        book = _Gradebook(rng=rng, stamp=self._stamper(rng))
+        book.category_refs = self._categories(book.stamp)
+        book.school_days = self._school_days()
+        for school in self.schools:
+            for klass in school.classes:
+                if klass.record["classType"] == "homeroom":
+                    continue  # homerooms are not graded
+                self._class_gradebook(book, klass)
+
+    def _categories(self, stamp: Callable[[], str]) -> list[Wire]:
+        """The district's line item categories; returns their GUIDRefs in table order."""
         categories = self.collections["categories"]
-        category_refs: list[Wire] = []
+        refs: list[Wire] = []
         for title, _weight in CATEGORIES:
             sourced_id = f"cat-{title.lower()}"
             categories.append(
@@ -981,16 +1106,11 @@ class _Generator:
                     "title": title,
                 }
             )
-            category_refs.append(_ref(sourced_id, "category"))
-        category_weights = list(itertools.accumulate(weight for _title, weight in CATEGORIES))
-        maximum_weights = list(itertools.accumulate(SCORE_MAXIMA_WEIGHTS))
-        category_titles = [title for title, _weight in CATEGORIES]
-        # Scores are multiples of 0.5 shared from one list per maximum (memory), up to
-        # 120% of the maximum for extra credit.
-        score_pools = {
-            maximum: [step / 2 for step in range(int(maximum * 2 * 1.2) + 1)]
-            for maximum in SCORE_MAXIMA
-        }
+            refs.append(_ref(sourced_id, "category"))
+        return refs
+
+    def _school_days(self) -> dict[str, list[int]]:
+        """Grading period sourcedId -> the ordinals of its weekdays."""
         school_days: dict[str, list[int]] = {}
         for periods in self.grading_periods.values():
             for period in periods:
@@ -999,104 +1119,107 @@ class _Generator:
                     for ordinal in range(period.start.toordinal(), period.end.toordinal() + 1)
                     if date.fromordinal(ordinal).weekday() < 5
                 ]
-        line_items = self.collections["lineItems"]
-        results = self.collections["results"]
-        add_result = results.append
+        return school_days
+
+    def _class_gradebook(self, book: _Gradebook, klass: _Class) -> None:
+        """Two to four line items of one class, each with a result per student."""
+        rng = book.rng
+        periods = [gp for term in klass.terms for gp in self.grading_periods[term.sourced_id]]
+        class_suffix = klass.sourced_id[4:]
+        subject = klass.course.spec.subject
+        topics = TOPICS.get(subject, GENERIC_TOPICS)
+        counters = dict.fromkeys(book.category_titles, 0)
+        for item in range(rng.randint(2, 4)):
+            period = periods[item % len(periods)]
+            days = book.school_days[period.sourced_id]
+            category = rng.choices(range(len(CATEGORIES)), cum_weights=book.category_weights)[0]
+            if book.category_titles[category] == "Lab" and subject != "Science":
+                category = 1  # classwork instead of a lab outside science
+            category_title = book.category_titles[category]
+            counters[category_title] += 1
+            assign_index = rng.randrange(max(1, len(days) - 5))
+            due_index = min(len(days) - 1, assign_index + rng.randint(1, 10))
+            hour = rng.randint(13, 22)  # US school hours, in UTC
+            maximum = rng.choices(SCORE_MAXIMA, cum_weights=book.maximum_weights)[0]
+            sourced_id = f"li-{class_suffix}-{item + 1:02d}"
+            record: Wire = {
+                "sourcedId": sourced_id,
+                "status": _ACTIVE,
+                "dateLastModified": book.stamp(),
+                "title": f"{category_title} {counters[category_title]}: {rng.choice(topics)}",
+                "assignDate": f"{self._day(days[assign_index])}T{hour:02d}:00:00.000Z",
+                "dueDate": f"{self._day(days[due_index])}T{hour:02d}:30:00.000Z",
+                "class": klass.ref,
+                "category": book.category_refs[category],
+                "gradingPeriod": period.ref,
+                "resultValueMin": 0.0,
+                "resultValueMax": maximum,
+            }
+            if rng.random() < 0.4:
+                record["description"] = f"{klass.course.spec.title}: {record['title']}"
+            self.collections["lineItems"].append(record)
+            self._results(book, klass, sourced_id, maximum, days[due_index])
+
+    def _results(
+        self, book: _Gradebook, klass: _Class, item_id: str, maximum: float, due: int
+    ) -> None:
+        """One result per student of ``klass`` on line item ``item_id``."""
+        rand = book.rng.random
+        stamps, draws = self.stamps, len(self.stamps) * 8
         refs, suffixes, ability = self.student_refs, self.student_suffixes, self.student_ability
         comments = COMMENTS
-        for school in self.schools:
-            for klass in school.classes:
-                if klass.record["classType"] == "homeroom":
-                    continue  # homerooms are not graded
-                periods = [
-                    gp for term in klass.terms for gp in self.grading_periods[term.sourced_id]
-                ]
-                class_suffix = klass.sourced_id[4:]
-                subject = klass.course.spec.subject
-                topics = TOPICS.get(subject, GENERIC_TOPICS)
-                counters = dict.fromkeys(category_titles, 0)
-                for item in range(rng.randint(2, 4)):
-                    period = periods[item % len(periods)]
-                    days = school_days[period.sourced_id]
-                    category = rng.choices(range(len(CATEGORIES)), cum_weights=category_weights)[0]
-                    if category_titles[category] == "Lab" and subject != "Science":
-                        category = 1  # classwork instead of a lab outside science
-                    category_title = category_titles[category]
-                    counters[category_title] += 1
-                    assign_index = rng.randrange(max(1, len(days) - 5))
-                    due_index = min(len(days) - 1, assign_index + rng.randint(1, 10))
-                    hour = rng.randint(13, 22)  # US school hours, in UTC
-                    maximum = rng.choices(SCORE_MAXIMA, cum_weights=maximum_weights)[0]
-                    sourced_id = f"li-{class_suffix}-{item + 1:02d}"
-                    record: Wire = {
-                        "sourcedId": sourced_id,
-                        "status": _ACTIVE,
-                        "dateLastModified": stamp(),
-                        "title": f"{category_title} {counters[category_title]}: "
-                        f"{rng.choice(topics)}",
-                        "assignDate": f"{self._day(days[assign_index])}T{hour:02d}:00:00.000Z",
-                        "dueDate": f"{self._day(days[due_index])}T{hour:02d}:30:00.000Z",
-                        "class": klass.ref,
-                        "category": category_refs[category],
-                        "gradingPeriod": period.ref,
-                        "resultValueMin": 0.0,
-                        "resultValueMax": maximum,
-                    }
-                    if rand() < 0.4:
-                        record["description"] = f"{klass.course.spec.title}: {record['title']}"
-                    line_items.append(record)
-                    item_ref = _ref(sourced_id, "lineItem")
-                    item_suffix = sourced_id[3:]
-                    pool = score_pools[maximum]
-                    top = len(pool) - 1
-                    per_point = maximum * 2 / 100
-                    due = days[due_index]
-                    score_dates = [self._day(due + offset) for offset in range(8)]
-                    zero = pool[0]
-                    for student in klass.students:
-                        roll = rand()
-                        comment = None
-                        if roll < 0.84:
-                            status = "fully graded"
-                            percent = ability[student] + (rand() + rand() - 1.0) * 24.0
-                            if roll < 0.02:
-                                percent += 15.0  # extra credit can pass the maximum
-                            elif roll > 0.835:
-                                percent = 0.0  # a zero for work that was not acceptable
-                            index = int(percent * per_point + 0.5)
-                            score = pool[0 if index < 0 else top if index > top else index]
-                            if rand() < 0.05:
-                                comment = comments[int(rand() * len(comments))]
-                        elif roll < 0.87:
-                            status = "exempt"
-                            score = zero
-                        elif roll < 0.93:
-                            status = "not submitted"
-                            score = zero
-                            if rand() < 0.3:
-                                comment = "Missing"
-                        elif roll < 0.96:
-                            status = "submitted"
-                            score = zero
-                        else:
-                            status = "partially graded"
-                            index = int(ability[student] * per_point * rand())
-                            score = pool[index if index < top else top]
-                        # One draw picks both the timestamp (high bits) and the score date.
-                        draw = int(rand() * draws)
-                        result: Wire = {
-                            "sourcedId": f"res-{item_suffix}-{suffixes[student]}",
-                            "status": _ACTIVE,
-                            "dateLastModified": stamps[draw >> 3],
-                            "lineItem": item_ref,
-                            "student": refs[student],
-                            "scoreStatus": status,
-                            "score": score,
-                            "scoreDate": score_dates[draw & 7],
-                        }
-                        if comment is not None:
-                            result["comment"] = comment
-                        add_result(result)
+        add_result = self.collections["results"].append
+        item_ref = _ref(item_id, "lineItem")
+        item_suffix = item_id[3:]
+        pool = book.score_pools[maximum]
+        top = len(pool) - 1
+        per_point = maximum * 2 / 100
+        score_dates = [self._day(due + offset) for offset in range(8)]
+        zero = pool[0]
+        for student in klass.students:
+            roll = rand()
+            comment = None
+            if roll < 0.84:
+                status = "fully graded"
+                percent = ability[student] + (rand() + rand() - 1.0) * 24.0
+                if roll < 0.02:
+                    percent += 15.0  # extra credit can pass the maximum
+                elif roll > 0.835:
+                    percent = 0.0  # a zero for work that was not acceptable
+                index = int(percent * per_point + 0.5)
+                score = pool[0 if index < 0 else top if index > top else index]
+                if rand() < 0.05:
+                    comment = comments[int(rand() * len(comments))]
+            elif roll < 0.87:
+                status = "exempt"
+                score = zero
+            elif roll < 0.93:
+                status = "not submitted"
+                score = zero
+                if rand() < 0.3:
+                    comment = "Missing"
+            elif roll < 0.96:
+                status = "submitted"
+                score = zero
+            else:
+                status = "partially graded"
+                index = int(ability[student] * per_point * rand())
+                score = pool[index if index < top else top]
+            # One draw picks both the timestamp (high bits) and the score date.
+            draw = int(rand() * draws)
+            result: Wire = {
+                "sourcedId": f"res-{item_suffix}-{suffixes[student]}",
+                "status": _ACTIVE,
+                "dateLastModified": stamps[draw >> 3],
+                "lineItem": item_ref,
+                "student": refs[student],
+                "scoreStatus": status,
+                "score": score,
+                "scoreDate": score_dates[draw & 7],
+            }
+            if comment is not None:
+                result["comment"] = comment
+            add_result(result)
 
     # --- resources -----------------------------------------------------------------------
 
