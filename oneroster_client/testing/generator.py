@@ -281,24 +281,18 @@ def generate_district(
     Raises:
         ValueError: an argument is out of range or ``modified`` is naive.
     """
-    if students < 0:
-        raise ValueError("students must be >= 0")
-    if schools is not None and schools < 1:
-        raise ValueError("schools must be >= 1")
-    if teachers_per_school is not None and teachers_per_school < 1:
-        raise ValueError("teachers_per_school must be >= 1")
-    if not 1 <= classes_per_student <= _MAX_CLASSES_PER_STUDENT:
-        raise ValueError(f"classes_per_student must be between 1 and {_MAX_CLASSES_PER_STUDENT}")
-    if not 0 <= guardians_per_student <= 4:
-        raise ValueError("guardians_per_student must be between 0 and 4")
-    if not 1901 <= school_year <= 9998:
-        raise ValueError("school_year must be a four-digit year")
-    if not district_id.strip():
-        raise ValueError("district_id must not be empty")
+    _check_arguments(
+        students=students,
+        schools=schools,
+        teachers_per_school=teachers_per_school,
+        classes_per_student=classes_per_student,
+        guardians_per_student=guardians_per_student,
+        school_year=school_year,
+        district_id=district_id,
+        modified=modified,
+    )
     if modified is None:
         modified = _DEFAULT_MODIFIED
-    elif modified.tzinfo is None:
-        raise ValueError("modified must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     if schools is None:
         schools = 1 if students < 3 else max(3, round(students / _STUDENTS_PER_SCHOOL))
     generator = _Generator(
@@ -321,6 +315,36 @@ def generate_district(
     finally:
         if collector_was_enabled:
             gc.enable()
+
+
+def _check_arguments(
+    *,
+    students: int,
+    schools: int | None,
+    teachers_per_school: int | None,
+    classes_per_student: int,
+    guardians_per_student: float,
+    school_year: int,
+    district_id: str,
+    modified: datetime | None,
+) -> None:
+    """Raise ValueError naming the first argument of generate_district out of range."""
+    if students < 0:
+        raise ValueError("students must be >= 0")
+    if schools is not None and schools < 1:
+        raise ValueError("schools must be >= 1")
+    if teachers_per_school is not None and teachers_per_school < 1:
+        raise ValueError("teachers_per_school must be >= 1")
+    if not 1 <= classes_per_student <= _MAX_CLASSES_PER_STUDENT:
+        raise ValueError(f"classes_per_student must be between 1 and {_MAX_CLASSES_PER_STUDENT}")
+    if not 0 <= guardians_per_student <= 4:
+        raise ValueError("guardians_per_student must be between 0 and 4")
+    if not 1901 <= school_year <= 9998:
+        raise ValueError("school_year must be a four-digit year")
+    if not district_id.strip():
+        raise ValueError("district_id must not be empty")
+    if modified is not None and modified.tzinfo is None:
+        raise ValueError("modified must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
 
 
 def _school_levels(count: int) -> list[str]:
@@ -991,42 +1015,39 @@ class _Generator:
         for _ in range(3):  # superintendent and district office
             person("administrator", "a", district_orgs)
         for school in self.schools:
-            person("administrator", "a", school.orgs)  # principal
-            if len(school.students) > 600:
-                person("administrator", "a", school.orgs)  # assistant principal
-            for _ in range(2 if school.level == "elementary" else 1):
-                person("aide", "i", school.orgs)
-            count = self.teachers_per_school or max(
-                1, math.ceil(len(school.classes) / _SECTIONS_PER_TEACHER)
-            )
-            rooms = rng.sample(range(100, 100 + max(60, count * 2)), count)
-            for position in range(count):
-                record = person("teacher", "t", school.orgs)
-                school.teachers.append(len(self.teachers))
-                floor_room = rooms[position]
-                self.teachers.append(
-                    _Teacher(
-                        _ref(record["sourcedId"], "user"),
-                        record["sourcedId"][4:],
-                        f"Room {floor_room}",
-                    )
+            self._school_staff(rng, school, person)
+
+    def _school_staff(
+        self, rng: random.Random, school: _School, person: Callable[..., Wire]
+    ) -> None:
+        """A school's principal(s), aides and teachers (one may have left)."""
+        person("administrator", "a", school.orgs)  # principal
+        if len(school.students) > 600:
+            person("administrator", "a", school.orgs)  # assistant principal
+        for _ in range(2 if school.level == "elementary" else 1):
+            person("aide", "i", school.orgs)
+        count = self.teachers_per_school or max(
+            1, math.ceil(len(school.classes) / _SECTIONS_PER_TEACHER)
+        )
+        rooms = rng.sample(range(100, 100 + max(60, count * 2)), count)
+        for position in range(count):
+            record = person("teacher", "t", school.orgs)
+            school.teachers.append(len(self.teachers))
+            self.teachers.append(
+                _Teacher(
+                    _ref(record["sourcedId"], "user"),
+                    record["sourcedId"][4:],
+                    f"Room {rooms[position]}",
                 )
-            if rand() < 0.3:  # a teacher who left: kept as tobedeleted, no classes
-                person("teacher", "t", school.orgs, status=_DELETED)
+            )
+        if rng.random() < 0.3:  # a teacher who left: kept as tobedeleted, no classes
+            person("teacher", "t", school.orgs, status=_DELETED)
 
     # --- enrollments ---------------------------------------------------------------------
 
     def _enrollments(self) -> None:
         """Assign teachers to classes and enroll teachers and students."""
         rng = self._rng("enrollments")
-        stamps, rand, size = self.stamps, rng.random, len(self.stamps)
-        enrollments = self.collections["enrollments"]
-        append = enrollments.append
-        refs, suffixes, withdrawn = (
-            self.student_refs,
-            self.student_suffixes,
-            self.student_withdrawn,
-        )
         for school in self.schools:
             teachers = [self.teachers[index] for index in school.teachers]
             # Classes ordered by subject go to teachers in blocks, so a teacher mostly
@@ -1037,46 +1058,62 @@ class _Generator:
             total = len(ordered)
             for position, klass in enumerate(ordered):
                 primary = teachers[position * len(teachers) // total]
-                subject = klass.course.spec.subject
-                klass.record["location"] = (
-                    "Gymnasium" if subject == "Physical Education" else primary.room
-                )
-                class_ref, class_suffix = klass.ref, klass.sourced_id[4:]
-                begin, end = klass.begin, klass.end
-                staff = [(primary, True)]
-                if len(teachers) > 1 and rand() < 0.08:  # a co-teacher, e.g. special education
-                    other = teachers[rng.randrange(len(teachers))]
-                    if other is not primary:
-                        staff.append((other, False))
-                for teacher, is_primary in staff:
-                    append(
-                        {
-                            "sourcedId": f"enr-{class_suffix}-{teacher.suffix}",
-                            "status": _ACTIVE,
-                            "dateLastModified": stamps[int(rand() * size)],
-                            "user": teacher.ref,
-                            "class": class_ref,
-                            "school": school.ref,
-                            "role": "teacher",
-                            "primary": is_primary,
-                            "beginDate": begin,
-                            "endDate": end,
-                        }
-                    )
-                for student in klass.students:
-                    append(
-                        {
-                            "sourcedId": f"enr-{class_suffix}-{suffixes[student]}",
-                            "status": _DELETED if withdrawn[student] else _ACTIVE,
-                            "dateLastModified": stamps[int(rand() * size)],
-                            "user": refs[student],
-                            "class": class_ref,
-                            "school": school.ref,
-                            "role": "student",
-                            "beginDate": begin,
-                            "endDate": end,
-                        }
-                    )
+                self._class_enrollments(rng, school, klass, teachers, primary)
+
+    def _class_enrollments(
+        self,
+        rng: random.Random,
+        school: _School,
+        klass: _Class,
+        teachers: list[_Teacher],
+        primary: _Teacher,
+    ) -> None:
+        """The teacher and student enrollments of one class."""
+        stamps, rand, size = self.stamps, rng.random, len(self.stamps)
+        append = self.collections["enrollments"].append
+        refs, suffixes, withdrawn = (
+            self.student_refs,
+            self.student_suffixes,
+            self.student_withdrawn,
+        )
+        subject = klass.course.spec.subject
+        klass.record["location"] = "Gymnasium" if subject == "Physical Education" else primary.room
+        class_ref, class_suffix = klass.ref, klass.sourced_id[4:]
+        begin, end = klass.begin, klass.end
+        staff = [(primary, True)]
+        if len(teachers) > 1 and rand() < 0.08:  # a co-teacher, e.g. special education
+            other = teachers[rng.randrange(len(teachers))]
+            if other is not primary:
+                staff.append((other, False))
+        for teacher, is_primary in staff:
+            append(
+                {
+                    "sourcedId": f"enr-{class_suffix}-{teacher.suffix}",
+                    "status": _ACTIVE,
+                    "dateLastModified": stamps[int(rand() * size)],
+                    "user": teacher.ref,
+                    "class": class_ref,
+                    "school": school.ref,
+                    "role": "teacher",
+                    "primary": is_primary,
+                    "beginDate": begin,
+                    "endDate": end,
+                }
+            )
+        for student in klass.students:
+            append(
+                {
+                    "sourcedId": f"enr-{class_suffix}-{suffixes[student]}",
+                    "status": _DELETED if withdrawn[student] else _ACTIVE,
+                    "dateLastModified": stamps[int(rand() * size)],
+                    "user": refs[student],
+                    "class": class_ref,
+                    "school": school.ref,
+                    "role": "student",
+                    "beginDate": begin,
+                    "endDate": end,
+                }
+            )
 
     # --- gradebook -----------------------------------------------------------------------
 
