@@ -1,6 +1,6 @@
 """OneRoster 1.1 CSV binding: read and write bulk and delta CSV packages as typed models.
 
-A package is a folder or a zip holding ``manifest.csv`` and up to 14 CSV files (section 10
+A package is a folder or a zip holding ``manifest.csv`` and up to 13 data files (section 10
 of the OneRoster 1.1 CSV tables). :func:`write_package` streams records into such a
 package; :func:`read_package` opens one and :meth:`CsvPackage.iter_records` streams its
 rows back as models, built by :func:`oneroster_client.converter.structure` so that the

@@ -123,7 +123,7 @@ class CsvPackage:
                 (``courseResources``); a trailing ``.csv`` is accepted.
 
         Raises:
-            ValueError: ``collection`` is not one of the 14 files of the binding.
+            ValueError: ``collection`` is not one of the 13 data files of the binding.
         """
         name = collection.removesuffix(".csv")
         if name not in SPECS:

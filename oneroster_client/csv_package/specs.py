@@ -295,7 +295,7 @@ SPECS: Final[dict[str, FileSpec]] = {
 FILE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     spec.filename: tuple(column.name for column in spec.columns) for spec in SPECS.values()
 }
-"""The 14 files of a 1.1 package and their columns, in the order the binding defines."""
+"""The 13 data files of a 1.1 package and their columns, in the order the binding defines."""
 
 # Course and class resources live in link files: collection -> (link file, owner column).
 LINKS: Final[dict[str, tuple[str, str]]] = {
@@ -317,4 +317,4 @@ RESERVED: Final[dict[str, frozenset[str]]] = {
 PACKAGE_FILES: Final[frozenset[str]] = frozenset(
     {spec.filename.lower() for spec in SPECS.values()} | {MANIFEST}
 )
-"""Lower-cased names of the 15 files a package may hold (the 14 files and the manifest)."""
+"""Lower-cased names of the 14 files a package may hold (13 data files and the manifest)."""

@@ -272,7 +272,7 @@ def write_package(
 
     One file is written per non-empty collection (plus ``courseResources.csv`` and
     ``classResources.csv`` for course and class resources) and ``manifest.csv`` lists all
-    14 files as ``bulk``/``delta``/``absent``. Files are staged and moved into place at
+    13 data files as ``bulk``/``delta``/``absent``. Files are staged and moved into place at
     the end; in a folder, package files left from an earlier package are removed.
 
     Args:
