@@ -99,7 +99,8 @@ class _Sheet:
             os.replace(self.path, staged)
             width = len(self.header) + len(self.dynamic)
             # Our own cells may exceed the csv module's default field size limit.
-            limit = csv.field_size_limit(sys.maxsize)
+            # The limit is a C long: 32 bits on some platforms, where sys.maxsize overflows.
+            limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
             try:
                 with (
                     open(staged, encoding="utf-8", newline="") as source,
