@@ -475,3 +475,28 @@ def test_writing_a_deeply_nested_vendor_value_is_a_write_error(tmp_path: Path) -
 
     assert isinstance(caught.value, OneRosterError)
     assert isinstance(caught.value, ValueError)
+
+
+def test_member_whose_header_understates_its_size_is_not_read_past_it(tmp_path: Path) -> None:
+    rows = "".join(f"sch-{n},,,School {n},school,,\n" for n in range(100_000))  # ~3 MB
+    source = zip_package(
+        tmp_path / "p.zip",
+        {"manifest.csv": ORGS_MANIFEST, "orgs.csv": f"{ORGS_HEADER}\n{rows}".encode()},
+    )
+    data = bytearray(source.read_bytes())
+    # Declare 1,000 expanded bytes in the local (offset 22) and central (offset 24) headers.
+    for signature, offset, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            if data[start + name_at : start + name_at + 8] == b"orgs.csv":
+                data[start + offset : start + offset + 4] = (1000).to_bytes(4, "little")
+            start += 4
+    source.write_bytes(bytes(data))
+
+    package = read_package(source, max_file_size=100_000)
+    orgs = list(package.iter_records("orgs"))
+
+    assert len(orgs) < 100  # nothing past the declared size is expanded
+    (error,) = package.errors
+    assert error.file == "orgs.csv"
+    assert "the rest of the file was not read" in error.message
