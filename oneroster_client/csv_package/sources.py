@@ -86,7 +86,11 @@ class FolderSource(Source):
         self.folder = folder
         self.names = {}
         self.skipped = []
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            raise CsvPackageError(f"{folder}: cannot be listed ({exc.strerror})") from None
+        for entry in entries:
             if entry.is_symlink():
                 self.skipped.append((entry.name, "a symbolic link; not followed"))
             elif entry.is_file(follow_symlinks=False):
