@@ -71,6 +71,8 @@ class WireObject:
         Raises:
             RecordValidationError: naming the model, the field path and what was wrong.
         """
+        # Imported at call time: the converter imports the models, and the models must not
+        # import it back at module level (no import cycle, models stay the bottom layer).
         from oneroster_client import converter
 
         return converter.structure(data, cls, strict=strict, warnings=warnings)
@@ -90,7 +92,7 @@ class WireObject:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wire-shaped dict: camelCase names, spec date formats, extras included."""
-        from oneroster_client import converter
+        from oneroster_client import converter  # at call time, as in from_dict
 
         return converter.unstructure(self)
 
