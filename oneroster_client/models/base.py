@@ -101,12 +101,15 @@ class WireObject:
 class GUIDRef(WireObject):
     """A reference to another record: ``{"href": ..., "sourcedId": ..., "type": ...}``.
 
-    ``href`` may be absolute, relative or missing; never follow it across hosts.
+    ``href`` may be absolute, relative or missing; never follow it across hosts. Two
+    references are equal when they name the same record (``sourcedId`` and ``type``): the
+    ``href`` only says where one server serves it, so the same reference read over REST
+    (with an ``href``) and from a CSV package (without one) compares equal.
     """
 
     sourced_id: str
     type: GUIDType | str | None = None
-    href: str | None = None
+    href: str | None = attrs.field(default=None, eq=False)
 
     def __repr__(self) -> str:
         kind = f", type={str(self.type)!r}" if self.type is not None else ""
