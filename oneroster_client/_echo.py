@@ -5,7 +5,8 @@ it) has not done the write. Comparing the echo with what was sent is the one way
 client can tell; the comparison is tolerant of what servers legitimately change:
 
 - fields the echo leaves out are not compared (partial echoes are common);
-- fields the server owns are not compared (``dateLastModified``, section 4.1);
+- fields the server owns are not compared (``dateLastModified``, which
+  OneRoster 1.1 has the server set on every change);
 - properties the server adds inside objects are ignored (``href`` of a GUIDRef);
 - numbers compare by value (``15`` and ``15.0``, or ``"15"``), booleans also as
   ``"true"``/``"false"``, dates and date-times by the instant or day they name, lists

@@ -1,7 +1,7 @@
 """``Link`` headers (RFC 8288) and the query parameters of paging links.
 
-OneRoster 1.1 servers announce the next page with ``Link: <url>; rel="next"`` (section
-3.4). :func:`parse_link_header` reads such headers tolerantly: it never raises, whatever
+OneRoster 1.1 servers announce the next page with ``Link: <url>; rel="next"``
+(pagination). :func:`parse_link_header` reads such headers tolerantly: it never raises, whatever
 the server sends, and it honours the grammar of RFC 8288 section 3 (commas and
 semicolons inside ``<...>`` and inside quoted parameter values, backslash escapes,
 several relation types in one ``rel``, case-insensitive relation types, only the first

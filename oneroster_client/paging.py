@@ -1,10 +1,10 @@
 """Lazy listings that never end short, long or wrong while saying they are complete.
 
 OneRoster 1.1 pages collections with ``limit`` and ``offset`` and announces the size of
-the collection in ``X-Total-Count`` and the next page in ``Link: rel="next"`` (section
-3.4). Servers get each of these wrong in their own way, so a listing checks every page
-and ends with :attr:`Listing.complete` ``True`` only when nothing was left unread,
-read twice or reported as failed. Otherwise it raises
+the collection in ``X-Total-Count`` and the next page in ``Link: rel="next"`` (the
+specification's pagination rules). Servers get each of these wrong in their own way, so
+a listing checks every page and ends with :attr:`Listing.complete` ``True`` only when
+nothing was left unread, read twice or reported as failed. Otherwise it raises
 :class:`~oneroster_client.errors.IncompleteResultError` naming each problem, or, with
 ``allow_incomplete=True``, ends with ``complete=False`` and :attr:`Listing.problems`.
 
@@ -28,7 +28,9 @@ Rules checked on every page:
   (as many records as the limit asked for, or as the largest page the server served
   before another page followed), one more page is asked for: totals that are too low,
   and servers that send the page's own length as the total, end exactly like this. The
-  check costs one request only when the total is a multiple of the page size.
+  check costs one request only when the total is a multiple of the page size. (A first
+  page that is both capped below the limit and the whole announced total cannot be
+  told from a small collection, and is taken as one.)
 - **Records past the total.** A page whose records go past the total announced with it
   means the total is wrong: it is no longer used, the listing reads on until an empty
   page, and it ends incomplete ("announced N records but M arrived").
@@ -40,7 +42,7 @@ Rules checked on every page:
   repeats are left out and the listing is incomplete. Because every page must bring a
   record not seen before, a listing cannot loop forever on a finite collection.
 - **Status errors.** A page answered ``200`` whose ``statusInfoSet`` reports an error
-  (severity ``error`` or codeMajor ``failure``/``unsupported``, section 3.3) makes the
+  (severity ``error`` or codeMajor ``failure``/``unsupported``) makes the
   listing incomplete.
 - **Counts.** At the end, records received are compared with the last announced total;
   records that could not be read as the model are incomplete too (each is kept in
@@ -567,8 +569,9 @@ class Listing(Generic[M]):
         repeated = len(keys) - (len(page.items) + len(page.errors))
         self._problem(
             "overlap",
-            f"{repeated} record(s) on the page at offset {offset} had already arrived (left "
-            "out); the server reorders records while paging, so others may have been missed",
+            f"{repeated} record(s) on the page at offset {offset} repeat records already "
+            "received (left out); the server reorders records while paging, so others may "
+            "have been missed",
         )
         return page
 

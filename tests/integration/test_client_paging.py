@@ -1,4 +1,4 @@
-"""Integration: listings read everything or say what they missed (section 8.1, decision 3).
+"""Integration: listings read everything or say what they missed (OneRoster 1.1 pagination).
 
 Page sizes that do and do not divide the total, servers that cap the page size, servers
 without paging headers, repeated pages, lying totals, foreign next links, unreadable

@@ -363,3 +363,27 @@ def test_an_unreadable_total_is_ignored(
     ids, listing = read_all(server, page_size=25, max_workers=4)
     assert len(ids) == 60
     assert (listing.total, listing.complete) == (None, True)
+
+
+# --- count ------------------------------------------------------------------------------------
+
+
+def test_count_does_not_trust_a_total_that_is_the_page_length(
+    serve: Any, users: list[dict[str, Any]]
+) -> None:
+    server = serve(
+        collection(users[:70], headers=lambda o, limit, page: [("X-Total-Count", str(len(page)))])
+    )
+    with client_for(server) as client:
+        assert client.users.list(page_size=30, allow_incomplete=True).count() == 70
+        with pytest.raises(IncompleteResultError, match="announced 30 records but 70 arrived"):
+            client.users.list(page_size=30).count()
+
+
+def test_count_trusts_a_total_larger_than_the_probe(
+    serve: Any, users: list[dict[str, Any]]
+) -> None:
+    server = serve(collection(users[:70], headers=total_of(70)))
+    with client_for(server) as client:
+        assert client.users.list().count() == 70
+    assert [r.param("limit") for r in server.received] == ["1"]
