@@ -428,3 +428,13 @@ def test_ids_are_sent_as_one_encoded_path_segment() -> None:
         "/ims/oneroster/v1p1/classes/%252E%252E/students",
         "/ims/oneroster/v1p1/classes/%C3%BC-1/students",
     ]
+
+
+def test_plain_http_to_a_remote_host_is_allowed_only_by_allow_insecure_http() -> None:
+    url = "http://sis.example.org/ims/oneroster/v1p1"
+    with OneRosterClient(url, auth=None, allow_insecure_http=True) as client:
+        assert client.base_url == url
+    with pytest.raises(ConfigurationError, match="https"):
+        OneRosterClient(url, auth=None)
+    with pytest.raises(TypeError, match="allow_http"):
+        OneRosterClient(url, auth=None, allow_http=True)  # type: ignore[call-arg]
