@@ -40,7 +40,9 @@ Rules checked on every page:
   sent the first page again): the listing stops there. A page with some repeats means
   the server reorders records between pages, so others may have been skipped: the
   repeats are left out and the listing is incomplete. Because every page must bring a
-  record not seen before, a listing cannot loop forever on a finite collection.
+  record not seen before, a listing cannot loop forever on a finite collection. (Pages
+  whose records a vendor preprocessor drops entirely carry nothing to compare: 20 of
+  them in a row end the listing.)
 - **Status errors.** A page answered ``200`` whose ``statusInfoSet`` reports an error
   (severity ``error`` or codeMajor ``failure``/``unsupported``) makes the
   listing incomplete.
@@ -215,6 +217,10 @@ _FINGERPRINT.maxstring = 200
 _FINGERPRINT.maxother = 200
 
 
+# Pages in a row whose records a preprocessor dropped entirely before a listing stops.
+_MAX_IDLE_PAGES = 20
+
+
 def _key_of(raw: Any) -> object:
     """The identity of a wire record: its sourcedId, else a bounded rendering."""
     if isinstance(raw, dict):
@@ -294,6 +300,7 @@ class Listing(Generic[M]):
         self._exceeded_total: int | None = None
         self._capacity = 0  # the largest page the server served before another followed
         self._last_received = 0
+        self._idle_pages = 0
 
     def __repr__(self) -> str:
         # Filter literals can be student data (names, emails): shown redacted.
@@ -539,6 +546,18 @@ class Listing(Generic[M]):
             if checked is None:
                 return None
             page = checked
+            self._idle_pages = 0
+        elif read.page.received:
+            # Records arrived but a vendor preprocessor handed none on: nothing to check
+            # for repeats, so a bound keeps a server that repeats such pages from looping.
+            self._idle_pages += 1
+            if self._idle_pages >= _MAX_IDLE_PAGES:
+                self._problem(
+                    "idle",
+                    f"{_MAX_IDLE_PAGES} pages in a row up to offset {read.page.offset} "
+                    "brought no record to hand out; the server seems to repeat itself",
+                )
+                return None
         if read.page.received:
             self._capacity = max(self._capacity, self._last_received)
             self._last_received = read.page.received

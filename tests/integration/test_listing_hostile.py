@@ -387,3 +387,17 @@ def test_count_trusts_a_total_larger_than_the_probe(
     with client_for(server) as client:
         assert client.users.list().count() == 70
     assert [r.param("limit") for r in server.received] == ["1"]
+
+
+def test_pages_a_preprocessor_empties_cannot_loop_forever(
+    serve: Any, users: list[dict[str, Any]]
+) -> None:
+    # A vendor repair that drops rows it has seen (as the Skyward adapter does for repeated
+    # staff rows) leaves nothing to compare when the server repeats its first page.
+    server = serve(collection(users, ignore_offset=True))
+    with (
+        client_for(server, preprocessor=lambda op: lambda records: []) as client,
+        pytest.raises(IncompleteResultError, match="brought no record"),
+    ):
+        client.users.list(page_size=10).all()
+    assert len(server.received) == 20
