@@ -263,8 +263,10 @@ class _Gradebook(_Collection[M]):
         """Create or replace ``record`` (keyed by its sourcedId).
 
         Returns:
-            whether the server created it (201) or replaced it (200), and the record it
-            echoed, if any.
+            whether the server created it (201) or replaced it (200), the record it
+            echoed, if any, and whether that echo matches what was sent
+            (:attr:`WriteResult.applied`, :attr:`WriteResult.mismatches`): check
+            ``applied`` before counting the write as done.
         """
         return self._client._put(self._operation("put"), record)
 
