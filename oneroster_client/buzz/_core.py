@@ -12,13 +12,13 @@ from requests.auth import AuthBase
 
 from oneroster_client._redact import redact_text
 from oneroster_client._urls import check_service_url
-from oneroster_client.transport import DEFAULT_MAX_RESPONSE_BYTES
 from oneroster_client.buzz._envelope import rows
 from oneroster_client.buzz.batch import BatchFailure, BatchResult, BatchSuccess
 from oneroster_client.buzz.errors import BuzzError, BuzzResponseError
 from oneroster_client.buzz.throttle import BuzzRetryPolicy
 from oneroster_client.buzz.transport import AttemptFailure, BuzzTransport, check_command
 from oneroster_client.errors import ConfigurationError
+from oneroster_client.transport import DEFAULT_MAX_RESPONSE_BYTES
 
 logger = logging.getLogger("oneroster_client.buzz")
 
