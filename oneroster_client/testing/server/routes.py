@@ -24,6 +24,12 @@ from oneroster_client.errors import FilterError, RecordValidationError
 from oneroster_client.query import FilterExpr, evaluate, parse_filter
 from oneroster_client.testing.server import faults as fault_modes
 from oneroster_client.testing.server.faults import Faults
+from oneroster_client.testing.server.gradebook import (
+    GradebookRules,
+    GradebookValidator,
+    Problem,
+    refusal_for,
+)
 from oneroster_client.testing.server.http import Request
 from oneroster_client.testing.server.refusal import Refusal, status_info
 from oneroster_client.testing.server.render import Renderer, known_fields
@@ -110,6 +116,7 @@ class Operations:
         faults: returns the faults in force.
         default_limit: the page size when a request gives no ``limit``.
         delete_status: 204 or 200 for gradebook DELETE.
+        gradebook_rules: returns the extra rules in force for gradebook PUT.
     """
 
     def __init__(
@@ -120,8 +127,10 @@ class Operations:
         faults: Callable[[], Faults],
         default_limit: int,
         delete_status: int,
+        gradebook_rules: Callable[[], GradebookRules] = GradebookRules,
     ) -> None:
         self._store = store
+        self._validator = GradebookValidator(store, gradebook_rules)
         self._resolver = Resolver(store)
         self._renderer = renderer
         self._origin = origin
@@ -289,7 +298,11 @@ class Operations:
         data = _put_payload(call.request.body, key)
         data.setdefault("sourcedId", sourced_id)
         if str(data["sourcedId"]).strip() != sourced_id:
-            raise Refusal(422, "invalid data", "sourcedId in the body differs from the path")
+            given = str(data["sourcedId"])[:40]
+            message = f"{given!r} in the body differs from {sourced_id!r} in the path"
+            raise refusal_for([Problem("sourcedId", message)])
+        collection = self._resolver.collection_of(op)
+        self._validator.check(collection, data)
         data.setdefault("status", "active")
         data["dateLastModified"] = converter.format_datetime(datetime.now(UTC))
         try:
@@ -298,7 +311,7 @@ class Operations:
             raise Refusal(422, "invalid data", str(exc)) from None
         except RecursionError:
             raise Refusal(400, "invalid data", "the body is nested too deeply") from None
-        created = self._store.put(self._resolver.collection_of(op), record)
+        created = self._store.put(collection, record)
         body = {key: self._renderer.render(record, op.model, None)}
         return (201 if created else 200), body, {}
 
