@@ -16,12 +16,6 @@ from skyward_adapter.testing import loopback_settings, skyward_like_server
 
 NO_SLEEP = retry_policy(sleep=lambda seconds: None)
 SECRET = "springisd-secret-9d2f41c7aa"
-GRADEBOOK_SCOPES = (
-    SCOPE_PREFIX + "roster.readonly",
-    SCOPE_PREFIX + "gradebook.readonly",
-    SCOPE_PREFIX + "gradebook.createput",
-    SCOPE_PREFIX + "gradebook.delete",
-)
 
 
 @pytest.fixture
