@@ -205,7 +205,8 @@ class ConnectionReport:
     """The outcome of :func:`check_connection`; ``str()`` gives a readable report.
 
     Attributes:
-        ok: every required check passed (token, credentials, base path, rostering reads).
+        ok: every required check passed (token, credentials, base path, rostering reads,
+            and grade pass back when ``settings.passback`` is on).
         checks: each step, in order.
         readable: collection (wire name, e.g. ``"lineItems"``) -> whether it could be read;
             collections not tried are absent.
