@@ -293,12 +293,41 @@ def test_score_status_outside_the_vocabulary(
         assert "'fully graded'" in info["imsx_description"]  # the allowed values are listed
 
 
-@pytest.mark.parametrize("score", ["eighty", "80", True, [80], {"value": 80}])
-def test_non_numeric_score(api: Api, refs: Refs, oneroster_district: District, score: Any) -> None:
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [
+        ("eighty", "'eighty'"),
+        ("80", "'80'"),
+        (True, "True"),
+        ([80], "a list"),
+        ({"value": 80}, "an object"),
+        ("9" * 100, repr("9" * 40) + "…"),
+    ],
+)
+def test_non_numeric_score(
+    api: Api, refs: Refs, oneroster_district: District, score: Any, shown: str
+) -> None:
     before = oneroster_district.counts()
     info = only(api.result(result(refs, score=score)), oneroster_district, before)
     assert info["imsx_codeMinor"] == "invalid data"
-    assert info["imsx_description"] == f"score: must be a number; got {score!r}"
+    assert info["imsx_description"] == f"score: must be a number; got {shown}"
+
+
+def test_deeply_nested_values_are_refused_not_a_server_error(
+    api: Api, refs: Refs, oneroster_district: District
+) -> None:
+    before = oneroster_district.counts()
+    deep = b"[" * 500 + b"]" * 500
+    body = json.dumps({"result": result(refs, score="S")}).encode()
+    response = api.put_raw("results", "res-v-1", body.replace(b'"S"', deep))
+    assert only(response, oneroster_district, before)["imsx_description"] == (
+        "score: must be a number; got a list"
+    )
+    body = json.dumps({"category": {"sourcedId": "S", "title": "T"}}).encode()
+    response = api.put_raw("categories", "cat-deep", body.replace(b'"S"', deep))
+    assert only(response, oneroster_district, before)["imsx_description"] == (
+        "sourcedId: must be text; got a list"
+    )
 
 
 @pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])

@@ -108,8 +108,14 @@ def refusal_for(problems: list[Problem]) -> Refusal:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+    """A refused value as quoted back: short, and never a whole nested structure."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str) and len(value) > _SHOWN:
+        return repr(value[:_SHOWN]) + "…"
+    return repr(value)
 
 
 def _number(value: Any) -> float | None:
@@ -160,12 +166,26 @@ class GradebookValidator:
             "results": self._result,
         }
 
-    def check(self, collection: str, record: dict[str, Any]) -> None:
+    def check(self, collection: str, record: dict[str, Any], path_id: str) -> None:
         """Refuse ``record`` (the object inside the PUT envelope) if it breaks a rule.
 
+        Args:
+            collection: ``categories``, ``lineItems`` or ``results``.
+            record: the object sent.
+            path_id: the sourcedId in the request path.
+
         Raises:
-            Refusal: 422 with one statusInfo per problem.
+            Refusal: 422 with one statusInfo per problem; a body sourcedId that differs
+                from the path is reported alone.
         """
+        given = record.get("sourcedId", path_id)
+        if not isinstance(given, str) or given.strip() != path_id:
+            message = (
+                f"{_shown(given)} in the body differs from {path_id!r} in the path"
+                if isinstance(given, str)
+                else f"must be text; got {_shown(given)}"
+            )
+            raise refusal_for([Problem("sourcedId", message)])
         problems = self._checks[collection](record)
         if problems:
             raise refusal_for(problems)

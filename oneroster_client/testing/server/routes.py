@@ -24,12 +24,7 @@ from oneroster_client.errors import FilterError, RecordValidationError
 from oneroster_client.query import FilterExpr, evaluate, parse_filter
 from oneroster_client.testing.server import faults as fault_modes
 from oneroster_client.testing.server.faults import Faults
-from oneroster_client.testing.server.gradebook import (
-    GradebookRules,
-    GradebookValidator,
-    Problem,
-    refusal_for,
-)
+from oneroster_client.testing.server.gradebook import GradebookRules, GradebookValidator
 from oneroster_client.testing.server.http import Request
 from oneroster_client.testing.server.refusal import Refusal, status_info
 from oneroster_client.testing.server.render import Renderer, known_fields
@@ -296,13 +291,15 @@ class Operations:
         op, sourced_id = call.op, call.params["sourced_id"]
         key = op.key or ""
         data = _put_payload(call.request.body, key)
-        data.setdefault("sourcedId", sourced_id)
-        if str(data["sourcedId"]).strip() != sourced_id:
-            given = str(data["sourcedId"])[:40]
-            message = f"{given!r} in the body differs from {sourced_id!r} in the path"
-            raise refusal_for([Problem("sourcedId", message)])
         collection = self._resolver.collection_of(op)
-        self._validator.check(collection, data)
+        # Checked and stored under the lock: a reference cannot vanish in between.
+        with self._store.lock:
+            self._validator.check(collection, data, sourced_id)
+            data.setdefault("sourcedId", sourced_id)
+            return self._store_put(op, collection, data)
+
+    def _store_put(self, op: Operation, collection: str, data: dict[str, Any]) -> Outcome:
+        key = op.key or ""
         data.setdefault("status", "active")
         data["dateLastModified"] = converter.format_datetime(datetime.now(UTC))
         try:
