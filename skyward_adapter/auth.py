@@ -245,7 +245,7 @@ def build_auth(
             settings.token_url,
             settings.key,
             settings.secret,
-            settings.scopes,
+            settings.requested_scopes,
             client_auth=client_auth,
             timeout=timeout,
             session=session,

@@ -9,6 +9,9 @@
   an expired token with 403 (rqmlativ) or 500 (NIM's ``treat500AsAuthError``), so the
   client fetches a fresh token once and repeats the call before giving up;
 * the page size from the settings;
+* with ``settings.passback``, tokens requested with the gradebook scopes as well, so
+  ``client.line_items.put(...)`` and ``client.results.put(...)`` are allowed (without
+  it, a Skyward token carries read scopes only and gradebook PUTs are refused with 403);
 * the quirk repairs of :mod:`skyward_adapter.quirks`.
 """
 

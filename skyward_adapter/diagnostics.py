@@ -2,8 +2,11 @@
 
 :func:`check_connection` walks the path a sync takes: the token endpoint (OAuth 2), the
 credentials, the OneRoster base path (``GET /orgs?limit=1``), which collections can be
-read (rostering, demographics, gradebook) and, only when asked, whether grades can be
-written (a throwaway category is PUT and DELETEd). Known Skyward failures get a hint:
+read (rostering, demographics, gradebook) and, when grade pass back is on, whether it is
+licensed and allowed. The pass back check leaves nothing behind in the SIS: it reads the
+scopes the token was granted, and sends one PUT that every server must refuse (a JSON
+array where a line item belongs) to see whether the write gets past authorisation: a
+403 means pass back is not allowed, a 400 or 422 that it is. Known Skyward failures get a hint:
 old API User Access credentials after the move to Integration Access, an expired or
 invalid token answered with HTTP 500, grade pass back not licensed or not allowed, a
 missing demographics scope, an unreachable token host, a token URL that redirects
@@ -12,10 +15,11 @@ elsewhere, a TLS failure, a wrong base path. No secret ever appears in the repor
 
 from __future__ import annotations
 
+import json
 import textwrap
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import attrs
 import requests
@@ -35,11 +39,10 @@ from oneroster_client.errors import (
     ServerError,
     TransportError,
 )
-from oneroster_client.models import Category
 from oneroster_client.retry import RetryPolicy
 from skyward_adapter.auth import SkywardOAuth2, token_error_code
 from skyward_adapter.connection import connect, default_retry_policy
-from skyward_adapter.settings import SkywardSettings
+from skyward_adapter.settings import PASSBACK_SCOPES, SkywardSettings
 
 __all__ = ["COLLECTION_GROUPS", "Check", "ConnectionReport", "check_connection"]
 
@@ -90,9 +93,20 @@ HINT_PASSBACK = (
     "Grade pass back is not allowed: Qmlativ needs the 'QM OneRoster API with writeback' "
     "product (System Profile > Products Owned) and 'Allow Grade Pass Back' ticked in the "
     "OneRoster Configuration of the Integration Access; SMS 2.0 endpoints are read-only "
-    "unless the LMS/OneRoster API licence was bought. The token may also lack a gradebook "
-    f"write scope ({SCOPE_PREFIX}gradebook.createput; Skyward's write scopes are "
-    "unconfirmed)."
+    "unless the LMS/OneRoster API licence was bought."
+)
+HINT_PASSBACK_SCOPES = (
+    f"Grade pass back needs the scope {SCOPE_PREFIX}gradebook.createput (and "
+    "gradebook.readonly and gradebook.delete) on the token. " + HINT_PASSBACK
+)
+HINT_PASSBACK_OFF = (
+    "Turn grade pass back on in the settings (passback=True, or SKYWARD_PASSBACK=1) so "
+    "that tokens are requested with the gradebook scopes; without them every gradebook "
+    "PUT is refused with HTTP 403."
+)
+HINT_PASSBACK_PATH = (
+    "This server does not accept OneRoster 1.1 gradebook PUTs at /lineItems: check that "
+    "the district's Skyward version serves grade pass back through OneRoster."
 )
 HINT_DEMOGRAPHICS = (
     f"Demographics need the scope {SCOPE_PREFIX}roster-demographics.readonly: add it to the "
@@ -191,11 +205,14 @@ class ConnectionReport:
     """The outcome of :func:`check_connection`; ``str()`` gives a readable report.
 
     Attributes:
-        ok: every required check passed (token, credentials, base path, rostering reads).
+        ok: every required check passed (token, credentials, base path, rostering reads,
+            and grade pass back when ``settings.passback`` is on).
         checks: each step, in order.
         readable: collection (wire name, e.g. ``"lineItems"``) -> whether it could be read;
             collections not tried are absent.
-        writable: whether a gradebook write and delete worked; ``None`` when not checked.
+        writable: whether grade pass back is allowed (the token has the gradebook write
+            scope and a gradebook PUT gets past authorisation); ``None`` when not checked
+            or when the answer did not tell.
         settings: the settings described without secrets.
     """
 
@@ -238,14 +255,25 @@ class ConnectionReport:
             )
             lines.append(f"  readable: {shown}")
         if self.writable is not None:
-            lines.append(f"  gradebook writes: {'yes' if self.writable else 'no'}")
+            allowed = "allowed" if self.writable else "not allowed"
+            lines.append(f"  grade pass back: {allowed}")
         return "\n".join(lines)
 
 
 class _Checker:
-    def __init__(self, settings: SkywardSettings, client: OneRosterClient) -> None:
+    def __init__(
+        self,
+        settings: SkywardSettings,
+        client: OneRosterClient,
+        *,
+        session: requests.Session | None,
+        timeout: float,
+    ) -> None:
         self.settings = settings
         self.client = client
+        self.session = session
+        self.timeout = timeout
+        self.passback_scopes_refused: str | None = None
         self.checks: list[Check] = []
         self.readable: dict[str, bool] = {}
         self.writable: bool | None = None
@@ -313,10 +341,16 @@ class _Checker:
             detail = f"{host} answered HTTP {status} without an OAuth error code"
             self.add("token endpoint", False, detail, HINT_TOKEN_URL_NOT_OAUTH)
             return False
-        self.add("token endpoint", True, f"{host} answered (HTTP {status} {code})")
-        if code == "invalid_scope" or (
+        scope_refused = code == "invalid_scope" or (
             isinstance(error, TokenRefusedError) and error.problem == "scope"
-        ):
+        )
+        if scope_refused and self.settings.passback and self.settings.scopes:
+            # Tried again without the gradebook scopes, to tell "pass back not allowed"
+            # from scopes that are wrong altogether.
+            self.passback_scopes_refused = f"HTTP {status} {code}"
+            return False
+        self.add("token endpoint", True, f"{host} answered (HTTP {status} {code})")
+        if scope_refused:
             hint = HINT_SCOPE_REFUSED if self.settings.scopes else HINT_SCOPE_MISSING
             self.add("credentials", False, f"scopes refused: {error}", hint)
         else:
@@ -414,46 +448,127 @@ class _Checker:
             return _first_line(error), None
         return None, None
 
-    def writes(self) -> None:
-        category = Category(
-            sourced_id=f"skyward-adapter-check-{uuid.uuid4().hex[:12]}",
-            title="Connection check by skyward-adapter (safe to delete)",
+    def passback(self, required: bool) -> None:
+        """Whether grade pass back is licensed and allowed; writes nothing that can stay."""
+        name = "grade pass back"
+        if self.passback_scopes_refused is not None:
+            self.writable = False
+            detail = (
+                "the token endpoint refused the gradebook scopes "
+                f"({self.passback_scopes_refused}); a token without them was issued"
+            )
+            self.add(name, False, detail, HINT_PASSBACK_SCOPES, required)
+            return
+        granted = self._granted_scopes()
+        write_scope = SCOPE_PREFIX + "gradebook.createput"
+        if granted and write_scope not in granted:
+            self.writable = False
+            detail = "the token was issued without " + write_scope
+            hint = HINT_PASSBACK_SCOPES if self.settings.passback else HINT_PASSBACK_OFF
+            self.add(name, False, detail, hint, required)
+            return
+        unread = [
+            collection
+            for collection in ("lineItems", "results")
+            if not self.readable.get(collection, False)
+        ]
+        status, said = self._probe()
+        if status is None:
+            self.add(name, False, f"could not tell: {said}", required=required)
+            return
+        detail, outcome_hint, allowed = _probe_outcome(status, said)
+        if allowed and unread:
+            detail += "; but " + " and ".join(unread) + " cannot be read"
+            self.writable = True
+            self.add(name, False, detail, HINT_GRADEBOOK_READ, required)
+            return
+        if allowed and granted and not set(PASSBACK_SCOPES) <= set(granted):
+            missing = sorted(set(PASSBACK_SCOPES) - set(granted))
+            detail += "; the token lacks " + ", ".join(missing)
+        self.writable = allowed
+        self.add(name, bool(allowed), detail, outcome_hint, required)
+
+    def _granted_scopes(self) -> tuple[str, ...] | None:
+        auth = self.client.auth
+        return auth.granted_scopes if isinstance(auth, SkywardOAuth2) else None
+
+    def _probe(self) -> tuple[int | None, str]:
+        """PUT a JSON array to a fresh line item id: refused by any server, after auth."""
+        probe_id = f"skyward-adapter-passback-check-{uuid.uuid4().hex[:12]}"
+        url = f"{self.client.base_url}/lineItems/{quote(probe_id, safe='')}"
+        session = self.session if self.session is not None else requests.Session()
+        try:
+            response = session.put(
+                url,
+                data=b"[]",
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                auth=self.client.auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            with response:
+                excerpt = b"".join(_limited(response, 16 * 1024))
+        except (requests.RequestException, OneRosterError) as error:
+            return None, f"PUT /lineItems: {type(error).__name__}: {_first_line(error)}"
+        finally:
+            if self.session is None:
+                session.close()
+        return response.status_code, _described(excerpt)
+
+
+def _limited(response: requests.Response, limit: int) -> list[bytes]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(4096):
+        chunks.append(chunk[: limit - size])
+        size += len(chunk)
+        if size >= limit:
+            break
+    return chunks
+
+
+def _described(body: bytes) -> str:
+    """The server's own words from a statusInfo (or OAuth error) body, if any."""
+    try:
+        data: Any = json.loads(body or b"null")
+    except (ValueError, RecursionError):
+        return ""
+    infos = data.get("statusInfoSet") if isinstance(data, dict) else None
+    if isinstance(infos, dict):
+        infos = [infos]
+    if isinstance(infos, list):
+        for info in infos:
+            if isinstance(info, dict) and isinstance(info.get("imsx_description"), str):
+                return str(info["imsx_description"])[:160]
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])[:80]
+    return ""
+
+
+def _probe_outcome(status: int, said: str) -> tuple[str, str | None, bool | None]:
+    """Detail, hint and verdict for the answer to the pass back probe."""
+    answer = f"HTTP {status}" + (f" ({said})" if said else "")
+    if status in (400, 422):
+        detail = (
+            "licensed and allowed: a PUT /lineItems the server had to refuse got past "
+            f"authorisation ({answer}); nothing was written"
         )
-        name = "gradebook writes"
-        try:
-            self.client.categories.put(category)
-        except PermissionDeniedError as error:
-            self.writable = False
-            detail = f"PUT /categories: {_first_line(error)}"
-            self.add(name, False, detail, HINT_PASSBACK, required=False)
-            return
-        except APIError as error:
-            self.writable = False
-            hint = None
-            if error.status_code in (404, 405):
-                hint = (
-                    "This server does not accept OneRoster 1.1 gradebook PUTs at this path "
-                    "(whether Skyward accepts PUT /lineItems and PUT /results is unconfirmed)."
-                )
-            detail = f"PUT /categories: {_first_line(error)}"
-            self.add(name, False, detail, hint, required=False)
-            return
-        except OneRosterError as error:
-            self.writable = False
-            self.add(name, False, f"PUT /categories: {_first_line(error)}", required=False)
-            return
-        try:
-            self.client.categories.delete(category.sourced_id)
-        except OneRosterError as error:
-            self.writable = False
-            hint = f"Delete the test category {category.sourced_id!r} in Skyward by hand."
-            if isinstance(error, PermissionDeniedError):
-                hint += " " + HINT_PASSBACK
-            detail = f"PUT worked but DELETE failed: {_first_line(error)}"
-            self.add(name, False, detail, hint, required=False)
-            return
-        self.writable = True
-        self.add(name, True, "a test category was written and deleted", required=False)
+        return detail, None, True
+    if status == 403:
+        return f"PUT /lineItems refused: {answer}", HINT_PASSBACK, False
+    if status in (404, 405):
+        return f"PUT /lineItems not served: {answer}", HINT_PASSBACK_PATH, False
+    if status == 401:
+        return f"PUT /lineItems: the credentials were refused, {answer}", HINT_TOKEN_REFUSED, None
+    if 200 <= status < 300:
+        detail = (
+            f"allowed, but the server accepted a PUT /lineItems without a line item in it "
+            f"({answer}); look for a line item whose id starts with "
+            "'skyward-adapter-passback-check-' in Skyward and delete it"
+        )
+        return detail, None, True
+    return f"could not tell: PUT /lineItems answered {answer}", None, None
 
 
 def _first_line(error: BaseException) -> str:
@@ -484,7 +599,7 @@ def _is_tls(error: BaseException) -> bool:
 def check_connection(
     settings: SkywardSettings,
     *,
-    check_writes: bool = False,
+    check_writes: bool | None = None,
     timeout: float = 20.0,
     retry: RetryPolicy | None = None,
     session: requests.Session | None = None,
@@ -493,12 +608,21 @@ def check_connection(
     """Check that the settings reach Skyward's OneRoster API, and what they may do.
 
     Never raises for a connection problem: every failure becomes a failed :class:`Check`
-    with a hint. Secrets never appear in the report.
+    with a hint. Secrets never appear in the report, and nothing is written to the SIS.
+
+    With grade pass back on (``settings.passback``), the check "grade pass back" says
+    whether it is licensed and allowed: the token must carry the gradebook write scope,
+    line items and results must be readable, and a PUT to ``/lineItems/<fresh id>`` with
+    a JSON array as its body (which no server can store) must be refused as invalid
+    (400 or 422, so the write got past authorisation) rather than forbidden (403). When
+    the token endpoint refuses the gradebook scopes, the rest is checked with a token
+    requested without them.
 
     Args:
         settings: the settings to check.
-        check_writes: also PUT and DELETE a throwaway category to see whether grade pass
-            back is allowed. Off by default: it writes to the district's gradebook.
+        check_writes: check grade pass back; ``None`` (the default) follows
+            ``settings.passback``. The check is required for ``ok`` only when
+            ``settings.passback`` is on.
         timeout: seconds per request.
         retry: the retry policy; a short one by default so the check stays quick.
         session: a ``requests.Session`` to use.
@@ -507,22 +631,24 @@ def check_connection(
 
     Returns:
         The report; ``report.ok`` is true when tokens, credentials, the base path and the
-        rostering collections all work.
+        rostering collections all work (and grade pass back, when it is on).
     """
     if retry is None:
         retry = default_retry_policy(
             max_attempts=2, backoff_base=0.25, backoff_max=2.0, deadline=30.0
         )
-    client = connect(settings, retry=retry, session=session, timeout=timeout, **connect_options)
-    with client:
-        checker = _Checker(settings, client)
-        proceed = True
-        if isinstance(client.auth, SkywardOAuth2):
-            proceed = checker.token(client.auth)
-        if proceed and checker.base_path():
-            checker.collections()
-            if check_writes:
-                checker.writes()
+    passback = settings.passback if check_writes is None else check_writes
+    options: dict[str, Any] = {
+        "retry": retry,
+        "session": session,
+        "timeout": timeout,
+        **connect_options,
+    }
+    checker = _run(settings, settings, options, None, passback=passback)
+    if checker.passback_scopes_refused is not None:
+        read_only = attrs.evolve(settings, passback=False)
+        refused = checker.passback_scopes_refused
+        checker = _run(settings, read_only, options, refused, passback=passback)
     ok = all(check.ok for check in checker.checks if check.required) and bool(checker.checks)
     return ConnectionReport(
         ok=ok,
@@ -531,3 +657,27 @@ def check_connection(
         writable=checker.writable,
         settings=settings.describe(),
     )
+
+
+def _run(
+    settings: SkywardSettings,
+    used: SkywardSettings,
+    options: dict[str, Any],
+    scopes_refused: str | None,
+    *,
+    passback: bool,
+) -> _Checker:
+    """Every step with the ``used`` settings (``settings`` without pass back on a retry)."""
+    with connect(used, **options) as client:
+        checker = _Checker(used, client, session=options["session"], timeout=options["timeout"])
+        proceed = True
+        if isinstance(client.auth, SkywardOAuth2):
+            proceed = checker.token(client.auth)
+            if checker.passback_scopes_refused is not None:
+                return checker  # asked again without the gradebook scopes
+        checker.passback_scopes_refused = scopes_refused
+        if proceed and checker.base_path():
+            checker.collections()
+            if passback:
+                checker.passback(required=settings.passback)
+    return checker

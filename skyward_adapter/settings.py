@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_SCOPES",
     "ONEROSTER_PATH",
+    "PASSBACK_SCOPES",
     "SIS_NAME",
     "AuthMode",
     "SkywardSettings",
@@ -52,6 +53,14 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     SCOPE_PREFIX + "roster-demographics.readonly",
 )
 """The scopes Skyward OneRoster 1.1 connectors request (rostering and demographics)."""
+
+PASSBACK_SCOPES: tuple[str, ...] = (
+    SCOPE_PREFIX + "gradebook.readonly",
+    SCOPE_PREFIX + "gradebook.createput",
+    SCOPE_PREFIX + "gradebook.delete",
+)
+"""The OneRoster 1.1 gradebook scopes added to the request when grade pass back is on:
+read line items and results, PUT them, and DELETE them (OneRoster 1.1 security, scopes)."""
 
 DEFAULT_PAGE_SIZE = 1000
 """Records per page; Skyward connectors use 500 to 1000 (the server maximum is unconfirmed)."""
@@ -89,6 +98,7 @@ _DEFAULT_LABELS = {
     "scopes": "Scopes",
     "page_size": "Page size",
     "allow_insecure_http": "allow_insecure_http",
+    "passback": "Grade pass back (passback)",
 }
 
 # from_dict(): labels and names accepted for each setting, compared without case,
@@ -116,6 +126,9 @@ _DICT_NAMES = {
     "scope": "scopes",
     "pagesize": "page_size",
     "allowinsecurehttp": "allow_insecure_http",
+    "passback": "passback",
+    "gradepassback": "passback",
+    "allowgradepassback": "passback",
 }
 # Names this adapter used to accept, and what replaced them.
 _RENAMED_DICT_NAMES = {"allowhttp": "allow_insecure_http"}
@@ -131,6 +144,7 @@ _ENV_NAMES = {
     "SCOPES": "scopes",
     "PAGE_SIZE": "page_size",
     "ALLOW_INSECURE_HTTP": "allow_insecure_http",
+    "PASSBACK": "passback",
 }
 _RENAMED_ENV_SUFFIXES = {"ALLOW_HTTP": "ALLOW_INSECURE_HTTP"}
 
@@ -228,6 +242,10 @@ class SkywardSettings:
         page_size: records per page (1 to 10,000; default 1,000).
         allow_insecure_http: accept plain ``http://`` URLs to a host that is not loopback
             (test servers only; loopback hosts are always accepted over http).
+        passback: grade pass back is wanted: OAuth 2 tokens are requested with the
+            gradebook scopes (:data:`PASSBACK_SCOPES`) as well as ``scopes``, and
+            :func:`~skyward_adapter.check_connection` checks that pass back is licensed
+            and allowed. Off by default: a read-only sync asks for read scopes only.
     """
 
     sis_name: str = attrs.field(default=SIS_NAME)
@@ -240,6 +258,7 @@ class SkywardSettings:
     scopes: tuple[str, ...] = attrs.field(default=DEFAULT_SCOPES, converter=_scopes)
     page_size: int = attrs.field(default=DEFAULT_PAGE_SIZE, converter=_page_size)
     allow_insecure_http: bool = attrs.field(default=False, converter=_flag)
+    passback: bool = attrs.field(default=False, converter=_flag)
 
     def __attrs_post_init__(self) -> None:
         build = _BUILD.get()
@@ -291,6 +310,17 @@ class SkywardSettings:
         return "oauth1"
 
     @property
+    def requested_scopes(self) -> tuple[str, ...]:
+        """The OAuth 2 scopes requested: ``scopes``, plus :data:`PASSBACK_SCOPES` with ``passback``.
+
+        When ``scopes`` is empty no scope is requested at all (the token endpoint then
+        grants what the Integration Access has), with or without ``passback``.
+        """
+        if not self.passback or not self.scopes:
+            return self.scopes
+        return self.scopes + tuple(scope for scope in PASSBACK_SCOPES if scope not in self.scopes)
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """The secret values of these settings (for scrubbing): secret and access token."""
         return tuple(value for value in (self.secret, self.access_token) if value)
@@ -317,8 +347,12 @@ class SkywardSettings:
             lines.append(f"Key: {mask(self.key)}")
         if self.auth_mode == "oauth2":
             lines.append(f"API Token URL: {redact_url(self.token_url or '')}")
-            lines.append("Scopes: " + (" ".join(self.scopes) or "(none requested)"))
+            lines.append("Scopes: " + (" ".join(self.requested_scopes) or "(none requested)"))
         lines.append(f"Page size: {self.page_size}")
+        lines.append(
+            "Grade pass back: "
+            + ("on (gradebook scopes requested)" if self.passback else "off (read only)")
+        )
         return lines
 
     def __repr__(self) -> str:
@@ -330,7 +364,7 @@ class SkywardSettings:
             f"SkywardSettings(sis_name={self.sis_name!r}, base_url={redact_url(self.base_url)!r}, "
             f"auth={self.auth!r}, key={key}, secret={secret}, token_url={token_url}, "
             f"access_token={token}, scopes={self.scopes!r}, page_size={self.page_size!r}, "
-            f"allow_insecure_http={self.allow_insecure_http!r})"
+            f"allow_insecure_http={self.allow_insecure_http!r}, passback={self.passback!r})"
         )
 
     # --- other constructors -------------------------------------------------------------
@@ -342,9 +376,10 @@ class SkywardSettings:
         Accepts ``"SIS Name"``, ``"API Base URL"``, ``"Key"``, ``"Secret"``, ``"API Token
         URL"``, ``"Access token"``, ``"Authentication method"`` (``"Key and secret"`` or
         ``"Access token"``) as well as ``sis_name``, ``base_url``, ``key``, ``secret``,
-        ``token_url``, ``auth``, ``access_token``, ``scopes``, ``page_size`` and
-        ``allow_insecure_http``. Labels are compared without case, spaces or punctuation. Empty
-        values count as not given (except the SIS name, whose spelling is checked).
+        ``token_url``, ``auth``, ``access_token``, ``scopes``, ``page_size``,
+        ``allow_insecure_http`` and ``passback`` (also ``"Grade pass back"``). Labels are
+        compared without case, spaces or punctuation. Empty values count as not given
+        (except the SIS name, whose spelling is checked).
 
         Raises:
             ConfigurationError: unknown labels or invalid values, all in one message.
@@ -381,8 +416,9 @@ class SkywardSettings:
 
         Reads ``{prefix}BASE_URL``, ``KEY``, ``SECRET``, ``TOKEN_URL``, ``AUTH``,
         ``ACCESS_TOKEN``, ``SCOPES`` (space-separated), ``PAGE_SIZE``, ``SIS_NAME``
-        (default ``Skyward``) and ``ALLOW_INSECURE_HTTP`` (``1``/``true``: plain http to a
-        test server that is not loopback).
+        (default ``Skyward``), ``ALLOW_INSECURE_HTTP`` (``1``/``true``: plain http to a
+        test server that is not loopback) and ``PASSBACK`` (``1``/``true``: grade pass
+        back, requesting the gradebook scopes).
         Empty variables count as unset. Other variables are ignored.
 
         Args:
@@ -453,6 +489,10 @@ def _problems(s: SkywardSettings, labels: Mapping[str, str]) -> list[str]:
         problems.append(
             f"{labels['allow_insecure_http']} must be true or false; got {s.allow_insecure_http!r}"
         )
+    if not isinstance(s.passback, bool):
+        problems.append(
+            f"{labels['passback']} must be true or false (yes/no, on/off, 1/0); got {s.passback!r}"
+        )
     return problems
 
 
@@ -463,7 +503,7 @@ def _unknown_setting(name: str, folded: str) -> str:
     return (
         f"unknown setting {name!r}; known settings are SIS Name, API Base URL, "
         "Key, Secret, API Token URL, Access token, Authentication method, "
-        "scopes, page_size and allow_insecure_http"
+        "scopes, page_size, allow_insecure_http and passback"
     )
 
 

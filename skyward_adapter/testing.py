@@ -9,7 +9,10 @@ it lands on a later page), classes with repeated periods, teachers without
 ``"inactive"``, ``"deleted"`` and ``"Active"``. What was planted is returned with it.
 
 :func:`skyward_like_server` serves a district under a Qmlativ-style base path
-(``/springisdAPI/ims/oneroster/v1p1``), and :func:`loopback_settings` builds
+(``/springisdAPI/ims/oneroster/v1p1``) and refuses grade pass back that Skyward would
+not take (:data:`SKYWARD_GRADEBOOK_RULES`: points possible a whole number, assignment
+titles under 50 characters, a points score on every result, DateTimes for line item
+dates), and :func:`loopback_settings` builds
 :class:`~skyward_adapter.SkywardSettings` that reach it::
 
     planted = skyward_like_district(seed=7)
@@ -31,10 +34,13 @@ import attrs
 
 from oneroster_client.testing import ALL_SCOPES, District, Faults, OneRosterServer
 from oneroster_client.testing import generate_district as _generate_district
+from oneroster_client.testing.server import GradebookRules
 from skyward_adapter.settings import SkywardSettings
 
 __all__ = [
     "QMLATIV_BASE_PATH",
+    "SKYWARD_GRADEBOOK_RULES",
+    "SKYWARD_TITLE_LIMIT",
     "SkywardLikeDistrict",
     "loopback_settings",
     "skyward_like_district",
@@ -45,6 +51,26 @@ QMLATIV_BASE_PATH = "/springisdAPI/ims/oneroster/v1p1"
 """The OneRoster base path of the Skyward-like server (a Qmlativ ``<customer>API`` root)."""
 
 _API_ROOT = QMLATIV_BASE_PATH.removesuffix("/ims/oneroster/v1p1")
+
+SKYWARD_TITLE_LIMIT = 49
+"""The longest assignment title the Skyward-like server takes, in characters.
+
+Districts' pass back guides ask for assignment names under 50 characters (unconfirmed by
+Skyward itself): pass another limit to :func:`skyward_like_server` with
+``gradebook_rules=attrs.evolve(SKYWARD_GRADEBOOK_RULES, max_title_length=...)``."""
+
+SKYWARD_GRADEBOOK_RULES = GradebookRules(
+    datetime_dates=True,
+    whole_number_points=True,
+    max_title_length=SKYWARD_TITLE_LIMIT,
+    score_required=True,
+)
+"""What Skyward's grade pass back takes beyond OneRoster 1.1, as districts report it.
+
+Only points-based scores pass (every result carries a numeric ``score``), total points
+possible (``resultValueMax``) must be a whole number, assignment titles must be under 50
+characters, and line item dates are DateTimes as in the 1.1 JSON binding. Category
+weights are not transferred, so nothing is checked about them."""
 
 
 @attrs.frozen
@@ -206,6 +232,7 @@ def skyward_like_server(
     auth: Iterable[str] = ("oauth1", "oauth2"),
     faults: Faults | None = None,
     base_path: str = QMLATIV_BASE_PATH,
+    gradebook_rules: GradebookRules = SKYWARD_GRADEBOOK_RULES,
 ) -> OneRosterServer:
     """A loopback OneRoster server under a Qmlativ-style base path (not started).
 
@@ -219,6 +246,8 @@ def skyward_like_server(
         auth: accepted schemes, ``"oauth1"`` and/or ``"oauth2"``.
         faults: failures to inject (see :class:`~oneroster_client.testing.Faults`).
         base_path: the OneRoster base path.
+        gradebook_rules: what grade pass back must satisfy; Skyward's reported limits
+            by default, ``GradebookRules()`` for none.
     """
     return OneRosterServer(
         district if district is not None else skyward_like_district().district,
@@ -228,6 +257,7 @@ def skyward_like_server(
         scopes=scopes,
         auth=auth,
         faults=faults,
+        gradebook_rules=gradebook_rules,
     )
 
 

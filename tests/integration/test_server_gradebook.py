@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from oneroster_client.testing.district import District
-from oneroster_client.testing.server import OneRosterServer
+from oneroster_client.testing.server import Faults, OneRosterServer
 
 Record = dict[str, Any]
 
@@ -399,3 +399,38 @@ def test_refused_writes_leave_the_keep_alive_connection_usable(
     follow_up = api.get("/categories")
     assert follow_up.status_code == 200, follow_up.text
     assert "categories" in follow_up.json()
+
+
+def test_token_without_the_write_scope_is_refused_gradebook_puts(
+    oneroster_district: District,
+) -> None:
+    # A server that grants the allowed part of the requested scopes (RFC 6749 section 3.3)
+    # lists what it granted; a gradebook PUT with that token is forbidden, and not stored.
+    prefix = "https://purl.imsglobal.org/spec/or/v1p1/scope/"
+    allowed = (prefix + "roster.readonly", prefix + "gradebook.readonly")
+    faults = Faults(narrow_scopes=True)
+    with OneRosterServer(oneroster_district, scopes=allowed, faults=faults) as server:
+        wanted = " ".join((*allowed, prefix + "gradebook.createput"))
+        token = requests.post(
+            server.token_url,
+            data={"grant_type": "client_credentials", "scope": wanted},
+            auth=(server.client_id, server.client_secret),
+            timeout=5,
+        )
+        assert token.status_code == 200, token.text
+        assert token.json()["scope"].split() == sorted(allowed)
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        body = {"category": {"sourcedId": "cat-scope", "title": "T"}}
+        url = f"{server.base_url}/categories/cat-scope"
+        refused = requests.put(url, json=body, headers=headers, timeout=5)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "insufficient_scope"
+        assert requests.get(url, headers=headers, timeout=5).status_code == 404
+        server.faults.narrow_scopes = False
+        again = requests.post(
+            server.token_url,
+            data={"grant_type": "client_credentials", "scope": wanted},
+            auth=(server.client_id, server.client_secret),
+            timeout=5,
+        )
+        assert (again.status_code, again.json()["error"]) == (400, "invalid_scope")

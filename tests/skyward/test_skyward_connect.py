@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
+import attrs
 import pytest
 
 from oneroster_client import BearerToken, OAuth1, OneRosterClient
 from oneroster_client.auth import TokenRefusedError
-from oneroster_client.errors import AuthenticationError, ServerError
+from oneroster_client.endpoints import SCOPE_PREFIX
+from oneroster_client.errors import AuthenticationError, PermissionDeniedError, ServerError
+from oneroster_client.models import GUIDRef, LineItem, Result, ScoreStatus
 from oneroster_client.testing import Faults, OneRosterServer
 from oneroster_client.testing.hostile import Reply, ScriptedServer
 from skyward_adapter import (
@@ -19,6 +23,7 @@ from skyward_adapter import (
     connect,
     default_retry_policy,
 )
+from skyward_adapter.settings import PASSBACK_SCOPES
 from skyward_adapter.testing import (
     QMLATIV_BASE_PATH,
     loopback_settings,
@@ -219,3 +224,59 @@ def test_token_requests_use_the_connection_retry_policy(server: OneRosterServer)
             assert auth.client_auth == "basic"
     assert len(token_endpoint.received) == 3
     assert len(waits) == 2
+
+
+# --- grade pass back ---------------------------------------------------------------------------
+
+
+def _line_item(server: OneRosterServer, sourced_id: str) -> tuple[LineItem, str]:
+    """A line item in a class that has a student, and that student's sourcedId."""
+    enrollment = next(e for e in server.district["enrollments"] if e["role"] == "student")
+    class_id, student_id = enrollment["class"]["sourcedId"], enrollment["user"]["sourcedId"]
+    item = LineItem(
+        sourced_id=sourced_id,
+        title="Unit 3 quiz",
+        class_=GUIDRef(sourced_id=class_id, type="class"),
+        assign_date=datetime(2025, 10, 1, 13, 0, tzinfo=UTC),
+        due_date=datetime(2025, 10, 8, 13, 0, tzinfo=UTC),
+        result_value_min=0.0,
+        result_value_max=20.0,
+    )
+    return item, student_id
+
+
+def test_passback_off_gradebook_puts_are_forbidden(server: OneRosterServer) -> None:
+    item, _student = _line_item(server, "ISD123-li-buzz-1")
+    before = len(server.district["lineItems"])
+    with connect(loopback_settings(server), retry=NO_SLEEP) as client:
+        with pytest.raises(PermissionDeniedError) as caught:
+            client.line_items.put(item)
+        assert isinstance(client.auth, SkywardOAuth2)
+        assert SCOPE_PREFIX + "gradebook.createput" not in (client.auth.granted_scopes or ())
+    assert caught.value.status_code == 403
+    assert "gradebook.createput" in str(caught.value)
+    assert len(server.district["lineItems"]) == before
+
+
+def test_passback_on_puts_a_line_item_and_a_result(server: OneRosterServer) -> None:
+    item, student_id = _line_item(server, "ISD123-li-buzz-2")
+    score = Result(
+        sourced_id="ISD123-res-buzz-2",
+        line_item=GUIDRef(sourced_id=item.sourced_id, type="lineItem"),
+        student=GUIDRef(sourced_id=student_id, type="user"),
+        score_status=ScoreStatus.FULLY_GRADED,
+        score=17.0,
+        score_date=date(2025, 10, 9),
+    )
+    with connect(loopback_settings(server, passback=True), retry=NO_SLEEP) as client:
+        written = client.line_items.put(item)
+        graded = client.results.put(score)
+        assert isinstance(client.auth, SkywardOAuth2)
+        granted = client.auth.granted_scopes or ()
+        back = client.classes.results_for_line_item(item.class_.sourced_id, item.sourced_id).all()
+        replaced = client.results.put(attrs.evolve(score, score=18.0))
+    for scope in PASSBACK_SCOPES:
+        assert scope in granted
+    assert (written.created, graded.created, replaced.created) == (True, True, False)
+    assert [(r.sourced_id, r.score) for r in back] == [("ISD123-res-buzz-2", 17.0)]
+    assert server.district["results"][-1]["score"] == 18.0

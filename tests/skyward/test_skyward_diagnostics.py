@@ -9,19 +9,13 @@ import pytest
 
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.testing import ALL_SCOPES, Faults, OneRosterServer
-from oneroster_client.testing.hostile import Reply, ScriptedServer
+from oneroster_client.testing.hostile import Received, Reply, ScriptedServer
 from skyward_adapter import ConnectionReport, SkywardSettings, check_connection
 from skyward_adapter import default_retry_policy as retry_policy
 from skyward_adapter.testing import loopback_settings, skyward_like_server
 
 NO_SLEEP = retry_policy(sleep=lambda seconds: None)
 SECRET = "springisd-secret-9d2f41c7aa"
-GRADEBOOK_SCOPES = (
-    SCOPE_PREFIX + "roster.readonly",
-    SCOPE_PREFIX + "gradebook.readonly",
-    SCOPE_PREFIX + "gradebook.createput",
-    SCOPE_PREFIX + "gradebook.delete",
-)
 
 
 @pytest.fixture
@@ -74,30 +68,162 @@ def test_a_working_connection(server: OneRosterServer) -> None:
     assert not any(request.method in ("PUT", "DELETE") for request in server.requests)
 
 
-def test_gradebook_writes_are_checked_on_request_and_cleaned_up(server: OneRosterServer) -> None:
-    before = len(server.district["categories"])
-    report = check(loopback_settings(server, scopes=GRADEBOOK_SCOPES), check_writes=True)
+def _gradebook_counts(server: OneRosterServer) -> tuple[int, int, int]:
+    district = server.district
+    return (len(district["categories"]), len(district["lineItems"]), len(district["results"]))
+
+
+def _writes(server: OneRosterServer) -> list[str]:
+    return [f"{r.method} {r.path} {r.status}" for r in server.requests if r.method != "GET"]
+
+
+def test_passback_on_is_checked_without_writing_anything(server: OneRosterServer) -> None:
+    before = _gradebook_counts(server)
+    report = check(loopback_settings(server, passback=True))
     assert report.ok
     assert report.writable is True
-    assert names(report)["gradebook writes"] is True
-    assert all(report.readable.values())
-    assert len(server.district["categories"]) == before
-    methods = [request.method for request in server.requests]
-    assert methods.count("PUT") == 1 and methods.count("DELETE") == 1
+    passback = report.check("grade pass back")
+    assert passback is not None and passback.ok and passback.required
+    assert "nothing was written" in passback.detail
+    assert report.readable["lineItems"] and report.readable["results"]
+    assert names(report)["gradebook read"] is True
+    assert _gradebook_counts(server) == before
+    (write,) = _writes(server)  # one PUT the server had to refuse, no DELETE
+    assert write.startswith(f"PUT {server.base_path}/lineItems/skyward-adapter-passback-check-")
+    assert write.endswith(" 400")
+    assert "grade pass back: allowed" in str(report)
+
+
+def test_passback_off_is_not_checked(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server))
+    assert report.writable is None
+    assert report.check("grade pass back") is None
+    assert _writes(server) == []
 
 
 def test_passback_not_licensed() -> None:
     faults = Faults(gradebook_writes_forbidden=True)
     with skyward_like_server(client_secret=SECRET, faults=faults) as server:
-        report = check(loopback_settings(server, scopes=GRADEBOOK_SCOPES), check_writes=True)
-    assert report.ok  # rostering works; pass back is optional
+        before = _gradebook_counts(server)
+        report = check(loopback_settings(server, passback=True))
+        assert _gradebook_counts(server) == before
+    assert not report.ok  # pass back was asked for, and it does not work
+    assert names(report)["rostering"] is True
     assert report.writable is False
-    writes = report.check("gradebook writes")
-    assert writes is not None and not writes.ok
-    assert writes.hint is not None
-    assert "QM OneRoster API with writeback" in writes.hint
-    assert "Allow Grade Pass Back" in writes.hint
-    assert "LMS/OneRoster API licence" in writes.hint
+    passback = report.check("grade pass back")
+    assert passback is not None and not passback.ok and passback.required
+    assert "HTTP 403" in passback.detail
+    assert passback.hint is not None
+    assert "QM OneRoster API with writeback" in passback.hint
+    assert "Allow Grade Pass Back" in passback.hint
+    assert "LMS/OneRoster API licence" in passback.hint
+    assert "grade pass back: not allowed" in str(report)
+
+
+def test_passback_scopes_refused_by_the_token_endpoint() -> None:
+    # An Integration Access without pass back: the token endpoint refuses the gradebook
+    # scopes. The rest is checked with a read-only token, and the report says why.
+    read_only = (SCOPE_PREFIX + "roster.readonly", SCOPE_PREFIX + "roster-demographics.readonly")
+    with skyward_like_server(client_secret=SECRET, scopes=read_only) as server:
+        report = check(loopback_settings(server, passback=True))
+        assert _writes(server) == []
+    assert names(report) == {
+        "token endpoint": True,
+        "credentials": True,
+        "OneRoster base path": True,
+        "rostering": True,
+        "demographics": True,
+        "gradebook read": False,
+        "grade pass back": False,
+    }
+    assert not report.ok
+    assert report.writable is False
+    passback = report.check("grade pass back")
+    assert passback is not None and passback.hint is not None
+    assert "invalid_scope" in passback.detail
+    assert "gradebook.createput" in passback.hint
+    assert "Allow Grade Pass Back" in passback.hint
+
+
+def test_passback_scopes_left_out_of_the_token() -> None:
+    # A token endpoint that grants what it can (RFC 6749 section 3.3) instead of refusing.
+    allowed = (SCOPE_PREFIX + "roster.readonly", SCOPE_PREFIX + "gradebook.readonly")
+    faults = Faults(narrow_scopes=True)
+    with skyward_like_server(client_secret=SECRET, scopes=allowed, faults=faults) as server:
+        report = check(loopback_settings(server, passback=True))
+        assert _writes(server) == []
+    assert not report.ok
+    assert report.writable is False
+    passback = report.check("grade pass back")
+    assert passback is not None
+    assert passback.detail == f"the token was issued without {SCOPE_PREFIX}gradebook.createput"
+    assert passback.hint is not None and "Allow Grade Pass Back" in passback.hint
+
+
+def test_check_writes_with_passback_off_points_at_the_setting(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server), check_writes=True)
+    assert report.ok  # pass back was not asked for in the settings: not required
+    assert report.writable is False
+    passback = report.check("grade pass back")
+    assert passback is not None and not passback.required
+    assert passback.hint is not None
+    assert "SKYWARD_PASSBACK=1" in passback.hint and "403" in passback.hint
+    assert _writes(server) == []
+
+
+def test_passback_checked_with_oauth1(server: OneRosterServer) -> None:
+    report = check(loopback_settings(server, token_url=None, passback=True))
+    assert report.ok
+    assert report.writable is True
+    assert [w.split()[-1] for w in _writes(server)] == ["400"]
+
+
+def _scripted_api(put_status: int, put_body: object = None) -> ScriptedServer:
+    def answer(received: Received) -> Reply:
+        if received.method == "PUT":
+            return Reply(put_status, put_body if put_body is not None else b"")
+        collection = received.path.rstrip("/").rsplit("/", 1)[-1]
+        return Reply(200, {collection: []})
+
+    return ScriptedServer(answer)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "writable", "ok", "expected"),
+    [
+        pytest.param(
+            422,
+            {"statusInfoSet": [{"imsx_description": "lineItem"}]},
+            True,
+            True,
+            "HTTP 422 (lineItem)",
+            id="422",
+        ),
+        pytest.param(405, None, False, False, "not served", id="405"),
+        pytest.param(404, None, False, False, "not served", id="404"),
+        pytest.param(500, None, None, False, "could not tell", id="500"),
+        pytest.param(201, {"lineItem": {}}, True, True, "delete it", id="201-accepted"),
+    ],
+)
+def test_passback_probe_answers(
+    status: int, body: object, writable: bool | None, ok: bool, expected: str
+) -> None:
+    with _scripted_api(status, body) as api:
+        settings = SkywardSettings(
+            base_url=api.origin + "/springisdAPI",
+            access_token="pre-issued-token-5f1c",
+            passback=True,
+        )
+        report = check(settings)
+        puts = [r for r in api.received if r.method == "PUT"]
+    assert report.writable is writable
+    passback = report.check("grade pass back")
+    assert passback is not None and passback.ok is ok
+    assert expected in passback.detail
+    (put,) = puts
+    assert put.body == b"[]"
+    assert put.path.startswith("/springisdAPI/ims/oneroster/v1p1/lineItems/skyward-adapter-")
+    assert put.header("Authorization") == "Bearer pre-issued-token-5f1c"
 
 
 def test_wrong_secret_after_migration(server: OneRosterServer) -> None:

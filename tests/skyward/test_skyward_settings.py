@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from oneroster_client.errors import ConfigurationError
 from skyward_adapter import DEFAULT_SCOPES, SkywardSettings
+from skyward_adapter.settings import PASSBACK_SCOPES
 
 SECRET = "s3cr3t-value-never-shown"
 TOKEN = "pre-issued-access-token-value"
@@ -543,3 +544,87 @@ def test_no_url_credential_reaches_the_message_or_the_repr(password: str, secret
         with pytest.raises(ConfigurationError) as caught:
             settings(**{field: url})
         assert password not in str(caught.value)
+
+
+# --- grade pass back ---------------------------------------------------------------------------
+
+GRADEBOOK = "https://purl.imsglobal.org/spec/or/v1p1/scope/gradebook."
+
+
+def test_passback_is_off_by_default_and_asks_for_read_scopes_only() -> None:
+    chosen = settings()
+    assert chosen.passback is False
+    assert chosen.requested_scopes == DEFAULT_SCOPES
+    assert "Grade pass back: off (read only)" in chosen.describe()
+    assert "passback=False" in repr(chosen)
+
+
+def test_passback_adds_the_gradebook_scopes() -> None:
+    chosen = settings(passback=True)
+    assert PASSBACK_SCOPES == (
+        GRADEBOOK + "readonly",
+        GRADEBOOK + "createput",
+        GRADEBOOK + "delete",
+    )
+    assert chosen.scopes == DEFAULT_SCOPES  # what the admin set stays as set
+    assert chosen.requested_scopes == DEFAULT_SCOPES + PASSBACK_SCOPES
+    assert "Grade pass back: on (gradebook scopes requested)" in chosen.describe()
+    scopes_line = next(line for line in chosen.describe() if line.startswith("Scopes: "))
+    assert GRADEBOOK + "createput" in scopes_line
+
+
+def test_passback_does_not_repeat_a_scope_already_given() -> None:
+    given_scopes = (GRADEBOOK + "createput", DEFAULT_SCOPES[0])
+    chosen = settings(passback=True, scopes=given_scopes)
+    assert chosen.requested_scopes == (
+        GRADEBOOK + "createput",
+        DEFAULT_SCOPES[0],
+        GRADEBOOK + "readonly",
+        GRADEBOOK + "delete",
+    )
+
+
+def test_no_scopes_requested_stays_so_with_passback() -> None:
+    # An empty scope list lets the token endpoint grant what the Integration Access has.
+    assert settings(passback=True, scopes=()).requested_scopes == ()
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False)],
+)
+def test_from_env_passback(given_value: str, expected: bool) -> None:
+    environ = {"SKYWARD_BASE_URL": QMLATIV, "SKYWARD_ACCESS_TOKEN": TOKEN}
+    chosen = SkywardSettings.from_env({**environ, "SKYWARD_PASSBACK": given_value})
+    assert chosen.passback is expected
+    assert SkywardSettings.from_env(environ).passback is False
+
+
+@pytest.mark.parametrize("label", ["passback", "Grade pass back", "allow_grade_passback"])
+def test_from_dict_passback(label: str) -> None:
+    chosen = SkywardSettings.from_dict(
+        {"API Base URL": QMLATIV, "Access token": TOKEN, label: "yes"}
+    )
+    assert chosen.passback is True
+
+
+def test_a_passback_value_that_is_not_yes_or_no_is_named() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_env(
+            {
+                "SKYWARD_BASE_URL": QMLATIV,
+                "SKYWARD_ACCESS_TOKEN": TOKEN,
+                "SKYWARD_PASSBACK": "maybe",
+            }
+        )
+    assert "Grade pass back (passback) (SKYWARD_PASSBACK) must be true or false" in str(
+        caught.value
+    )
+    assert "'maybe'" in str(caught.value)
+    assert "'Passback' must be true or false" in problems_from_dict({"Passback": 2})
+
+
+def problems_from_dict(extra: dict[str, object]) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        SkywardSettings.from_dict({"API Base URL": QMLATIV, "Access token": TOKEN, **extra})
+    return str(caught.value)

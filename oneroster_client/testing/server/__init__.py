@@ -3,7 +3,8 @@
 It serves all 61 operations of :mod:`oneroster_client.endpoints` from a :class:`District`
 with the spec's envelopes, complete GUIDRefs (``href``, ``sourcedId``, ``type``), paging
 (``limit``/``offset``, ``X-Total-Count``, ``Link``), filtering (section 8.3 grammar,
-strictly), ``sort``/``orderBy``, ``fields``, gradebook PUT and DELETE, ``statusInfoSet``
+strictly), ``sort``/``orderBy``, ``fields``, gradebook PUT (validated as a strict SIS
+does, with optional passback limits) and DELETE, ``statusInfoSet``
 errors and warnings, OAuth 1.0a HMAC-SHA256/SHA1 signature verification (nonce and
 timestamp checks) and OAuth 2 client-credentials tokens with scopes. Malformed requests
 (bad ``Content-Length``, oversized or deeply nested bodies, requests that stall) get a
@@ -27,5 +28,13 @@ Usage::
 from oneroster_client.testing.server.app import OneRosterServer, ServedRequest
 from oneroster_client.testing.server.auth import ALL_SCOPES
 from oneroster_client.testing.server.faults import Faults
+from oneroster_client.testing.server.gradebook import SCORE_STATUSES, GradebookRules
 
-__all__ = ["ALL_SCOPES", "Faults", "OneRosterServer", "ServedRequest"]
+__all__ = [
+    "ALL_SCOPES",
+    "SCORE_STATUSES",
+    "Faults",
+    "GradebookRules",
+    "OneRosterServer",
+    "ServedRequest",
+]

@@ -15,6 +15,7 @@ from oneroster_client.testing.district import District
 from oneroster_client.testing.server import faults as fault_modes
 from oneroster_client.testing.server.auth import ALL_SCOPES, Authenticator
 from oneroster_client.testing.server.faults import Faults
+from oneroster_client.testing.server.gradebook import GradebookRules
 from oneroster_client.testing.server.http import HTTPServer, Limits, Request, Response
 from oneroster_client.testing.server.refusal import Refusal, error_payload
 from oneroster_client.testing.server.render import Renderer
@@ -64,6 +65,15 @@ class OneRosterServer:
         request_timeout: seconds a request may take to arrive in full, and seconds an idle
             connection is kept open; a request still incomplete then gets 408.
         max_body_bytes: the largest request body accepted; larger ones get 413.
+        gradebook_rules: what gradebook writes must satisfy beyond the checks every write
+            gets (DateTimes only, whole-number points possible, short titles, a score on
+            every result), as some SIS demand; none by default. Change
+            ``server.gradebook_rules`` at any time.
+
+    Gradebook PUTs are validated as a strict SIS does (see
+    :mod:`oneroster_client.testing.server.gradebook`): references to unknown records,
+    values outside the 1.1 vocabularies, wrong number or date types and a body sourcedId
+    that differs from the path are refused with 422 and one ``statusInfo`` per field.
     """
 
     def __init__(
@@ -82,11 +92,13 @@ class OneRosterServer:
         faults: Faults | None = None,
         request_timeout: float = 10.0,
         max_body_bytes: int = 1024 * 1024,
+        gradebook_rules: GradebookRules | None = None,
     ) -> None:
         self.district = district if district is not None else District()
         self.host = host
         self.base_path = "/" + base_path.strip("/")
         self.faults = faults if faults is not None else Faults()
+        self.gradebook_rules = gradebook_rules if gradebook_rules is not None else GradebookRules()
         self.requests: list[ServedRequest] = []
         self.token_requests = 0
         self._lock = threading.Lock()
@@ -107,6 +119,7 @@ class OneRosterServer:
             faults=lambda: self.faults,
             default_limit=default_limit,
             delete_status=delete_status,
+            gradebook_rules=lambda: self.gradebook_rules,
         )
         limits = Limits(request_timeout=request_timeout, max_body_bytes=max_body_bytes)
         self._httpd = HTTPServer((host, port), self._answer, limits)

@@ -200,7 +200,10 @@ class Authenticator:
             }
         requested = frozenset(form.get("scope", "").split())
         if requested - self.scopes:
-            return 400, {"error": "invalid_scope", "error_description": "scope not allowed"}
+            allowed = requested & self.scopes
+            if not (self._faults().narrow_scopes and allowed):
+                return 400, {"error": "invalid_scope", "error_description": "scope not allowed"}
+            requested = allowed
         return 200, self._grant(requested or self.scopes)
 
     def _client_credentials(

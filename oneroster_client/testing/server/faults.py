@@ -76,6 +76,9 @@ class Faults:
         corrupt_records: sourcedIds whose records are served with an unreadable field.
         refuse_basic_token_auth: the token endpoint accepts only form credentials.
         gradebook_writes_forbidden: PUT and DELETE answer 403 (passback not licensed).
+        narrow_scopes: the token endpoint grants the allowed part of the requested scopes
+            (listed in the answer's ``scope``) instead of refusing with ``invalid_scope``,
+            as RFC 6749 section 3.3 permits.
     """
 
     latency: float = 0.0
@@ -108,6 +111,7 @@ class Faults:
     corrupt_records: set[str] = attrs.field(factory=set)
     refuse_basic_token_auth: bool = False
     gradebook_writes_forbidden: bool = False
+    narrow_scopes: bool = False
 
     def fail_next(self, status: int, count: int = 1) -> None:
         """Answer the next ``count`` API requests with ``status``."""

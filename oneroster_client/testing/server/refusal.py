@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 __all__ = ["Refusal", "error_payload", "status_info"]
 
@@ -18,6 +18,8 @@ class Refusal(Exception):
         headers: extra response headers (``Retry-After``, ``WWW-Authenticate``).
         oauth_error: an OAuth 2 ``error`` value to add to the body.
         close: close the connection after answering (the request body was not read).
+        more: further ``(code_minor, description)`` errors, sent as more statusInfos
+            (a write refused for several fields names each one).
     """
 
     def __init__(
@@ -29,6 +31,7 @@ class Refusal(Exception):
         headers: Mapping[str, str] | None = None,
         oauth_error: str | None = None,
         close: bool = False,
+        more: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(description)
         self.status = status
@@ -37,6 +40,7 @@ class Refusal(Exception):
         self.headers = dict(headers or {})
         self.oauth_error = oauth_error
         self.close = close
+        self.more = tuple(more)
 
 
 def status_info(severity: str, code_minor: str, description: str) -> dict[str, str]:
@@ -56,9 +60,10 @@ def status_info(severity: str, code_minor: str, description: str) -> dict[str, s
 
 
 def error_payload(refusal: Refusal) -> bytes:
-    """The JSON body of an error answer: a ``statusInfoSet`` with one error."""
+    """The JSON body of an error answer: a ``statusInfoSet`` with its error(s)."""
+    errors = [(refusal.code_minor, refusal.description), *refusal.more]
     body: dict[str, object] = {
-        "statusInfoSet": [status_info("error", refusal.code_minor, refusal.description)]
+        "statusInfoSet": [status_info("error", minor, text) for minor, text in errors]
     }
     if refusal.oauth_error:
         body["error"] = refusal.oauth_error

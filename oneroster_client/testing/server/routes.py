@@ -24,6 +24,7 @@ from oneroster_client.errors import FilterError, RecordValidationError
 from oneroster_client.query import FilterExpr, evaluate, parse_filter
 from oneroster_client.testing.server import faults as fault_modes
 from oneroster_client.testing.server.faults import Faults
+from oneroster_client.testing.server.gradebook import GradebookRules, GradebookValidator
 from oneroster_client.testing.server.http import Request
 from oneroster_client.testing.server.refusal import Refusal, status_info
 from oneroster_client.testing.server.render import Renderer, known_fields
@@ -110,6 +111,7 @@ class Operations:
         faults: returns the faults in force.
         default_limit: the page size when a request gives no ``limit``.
         delete_status: 204 or 200 for gradebook DELETE.
+        gradebook_rules: returns the extra rules in force for gradebook PUT.
     """
 
     def __init__(
@@ -120,8 +122,10 @@ class Operations:
         faults: Callable[[], Faults],
         default_limit: int,
         delete_status: int,
+        gradebook_rules: Callable[[], GradebookRules] = GradebookRules,
     ) -> None:
         self._store = store
+        self._validator = GradebookValidator(store, gradebook_rules)
         self._resolver = Resolver(store)
         self._renderer = renderer
         self._origin = origin
@@ -287,9 +291,15 @@ class Operations:
         op, sourced_id = call.op, call.params["sourced_id"]
         key = op.key or ""
         data = _put_payload(call.request.body, key)
-        data.setdefault("sourcedId", sourced_id)
-        if str(data["sourcedId"]).strip() != sourced_id:
-            raise Refusal(422, "invalid data", "sourcedId in the body differs from the path")
+        collection = self._resolver.collection_of(op)
+        # Checked and stored under the lock: a reference cannot vanish in between.
+        with self._store.lock:
+            self._validator.check(collection, data, sourced_id)
+            data.setdefault("sourcedId", sourced_id)
+            return self._store_put(op, collection, data)
+
+    def _store_put(self, op: Operation, collection: str, data: dict[str, Any]) -> Outcome:
+        key = op.key or ""
         data.setdefault("status", "active")
         data["dateLastModified"] = converter.format_datetime(datetime.now(UTC))
         try:
@@ -298,7 +308,7 @@ class Operations:
             raise Refusal(422, "invalid data", str(exc)) from None
         except RecursionError:
             raise Refusal(400, "invalid data", "the body is nested too deeply") from None
-        created = self._store.put(self._resolver.collection_of(op), record)
+        created = self._store.put(collection, record)
         body = {key: self._renderer.render(record, op.model, None)}
         return (201 if created else 200), body, {}
 
