@@ -22,10 +22,11 @@ from skyward_adapter.auth import SkywardOAuth2, build_auth
 from skyward_adapter.connection import connect, default_retry_policy
 from skyward_adapter.diagnostics import Check, ConnectionReport, check_connection
 from skyward_adapter.quirks import QuirkEntry, QuirkReport, SkywardQuirks, quirk_report
-from skyward_adapter.settings import DEFAULT_SCOPES, SkywardSettings
+from skyward_adapter.settings import DEFAULT_SCOPES, PASSBACK_SCOPES, SkywardSettings
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "PASSBACK_SCOPES",
     "Check",
     "ConnectionReport",
     "QuirkEntry",

@@ -22,6 +22,7 @@ EXECUTED = [
 EXPECTED_OUTPUT: dict[str, list[str]] = {
     "walkthrough.md": ["refused:", "incomplete listing"],
     "buzz.md": ["refused:", "Duplicate enrollment"],
+    "testing.md": ["unknown object - class:"],
 }
 
 

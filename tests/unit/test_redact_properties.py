@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from oneroster_client._redact import (
@@ -58,6 +58,8 @@ def test_redact_url_never_raises(url: str) -> None:
     token_chars,
 )
 def test_secret_query_values_are_found_and_hidden(name: str, value: str) -> None:
+    # A "secret" spelled like the placeholder would be found in its own replacement.
+    assume(value not in "REDACTED")
     url = f"{BASE}?limit=10&{encode_query([(name, value)])}"
 
     assert value in secret_query_values(url)
