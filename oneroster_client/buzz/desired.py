@@ -211,6 +211,10 @@ class DesiredState:
         incomplete_reasons: why the read was not complete (listing problems, errors).
         changed_only: ``True`` when the snapshot holds only records changed since the
             last run (an incremental read): absence then means "unchanged", never "gone".
+        skipped: records deliberately not rostered, each with why (administrators and
+            aides, the district org, observers when observers are off, enrollments of
+            users or classes to be deleted ...). Informational, not errors; records
+            with status ``tobedeleted`` are simply absent.
     """
 
     domains: dict[str, DesiredDomain] = attrs.field(factory=dict)
@@ -222,3 +226,4 @@ class DesiredState:
     complete: bool = True
     incomplete_reasons: list[str] = attrs.field(factory=list)
     changed_only: bool = False
+    skipped: list[ValidationIssue] = attrs.field(factory=list)
