@@ -1,0 +1,775 @@
+"""Planning: the Buzz operations that bring Buzz from what it holds to what the SIS says.
+
+:func:`plan_roster` compares a :class:`~oneroster_client.buzz.desired.DesiredState` with a
+:class:`~oneroster_client.buzz.current.BuzzState` and returns a :class:`Plan`: creates,
+updates (with only the fields that differ), withdrawals, deletes and observer grants and
+revocations, in dependency order. Nothing is sent: :func:`~oneroster_client.buzz.apply.
+apply_plan` does that, and a plan can be shown to an administrator first.
+
+Matching: an object is found by its ``reference`` (the OneRoster ``sourcedId``). A user
+that is not found so may adopt an existing Buzz user without a reference in the same
+domain with the same username, then the same e-mail (per ``user_matching``): the plan
+then sets that user's reference instead of creating a second account. An enrollment not
+found by reference adopts an unreferenced enrollment of the same user in the same course.
+
+Safety:
+
+- no removal at all is planned from an incomplete OneRoster read, an incomplete Buzz
+  read or an incremental read (``DesiredState.changed_only``); ``removals_suppressed``
+  says why;
+- users are never deleted unless ``cascade_deletes`` (a user delete takes the user's
+  enrollments); courses are deleted only when ``unshared_courses`` is ``delete`` *and*
+  ``cascade_deletes`` (a course delete takes its enrollments); domains only with
+  ``delete_domains``, and only when nothing would be taken along that stays, unless
+  ``cascade_deletes``;
+- enrollments no longer in the SIS are withdrawn (status 4) by default, or set inactive
+  (10), deleted or left alone, per ``unshared_enrollments``; only active ones are
+  withdrawn or set inactive, so a completed enrollment keeps its status;
+- when the removals of one entity type exceed ``removal_threshold`` of the managed
+  objects of that type in Buzz, or ``removal_cap``, the plan is *held*: it is applied only
+  when approved by ``approve=True`` or its :attr:`Plan.id`.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from oneroster_client.buzz._wire import NO_END, NO_START
+from oneroster_client.buzz.current import BuzzState
+from oneroster_client.buzz.desired import (
+    DesiredCourse,
+    DesiredEnrollment,
+    DesiredState,
+    DesiredUser,
+    SourceRecord,
+    ValidationIssue,
+)
+from oneroster_client.buzz.entities import BuzzCourse, BuzzEnrollment, BuzzUser
+from oneroster_client.buzz.enums import CopyAction, EnrollmentStatus, Rights
+from oneroster_client.buzz.settings import CourseRemoval, EnrollmentRemoval, RosterSettings
+
+__all__ = ["ENTITIES", "Action", "Operation", "Plan", "Ref", "plan_roster"]
+
+ENTITIES = ("domains", "users", "courses", "enrollments", "observers")
+"""The entity names of operations, in dependency order."""
+
+
+class Action(enum.StrEnum):
+    """What an operation does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    WITHDRAW = "withdraw"
+    DELETE = "delete"
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+
+REMOVALS = frozenset({Action.WITHDRAW, Action.DELETE, Action.REVOKE})
+"""The actions that take something away; they are held back by the safety rules."""
+
+
+@attrs.frozen(order=True)
+class Ref:
+    """The Buzz id of an object this plan creates, known only once the create lands.
+
+    Attributes:
+        entity: ``"domains"``, ``"users"`` or ``"courses"``.
+        reference: the object's reference (OneRoster sourcedId).
+    """
+
+    entity: str
+    reference: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.reference}"
+
+
+@attrs.frozen(kw_only=True)
+class Operation:
+    """One change to one Buzz object.
+
+    Attributes:
+        entity: ``"domains"``, ``"users"``, ``"courses"``, ``"enrollments"`` or
+            ``"observers"``.
+        action: what to do.
+        reference: the OneRoster sourcedId (observers: ``"observerRef->studentRef"``).
+        buzz_id: the existing Buzz object (updates, withdrawals, deletes; observers: the
+            observer's user id when known).
+        payload: the DLAP item to send; ids of objects created earlier in the same apply
+            are :class:`Ref` values.
+        changes: for updates, the DLAP fields that differ.
+        source: the OneRoster record the operation comes from (``None`` for removals).
+    """
+
+    entity: str
+    action: Action
+    reference: str
+    buzz_id: str | None
+    payload: dict[str, Any] = attrs.field(repr=False)
+    changes: tuple[str, ...] = ()
+    source: SourceRecord | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """What an apply would do, and whether it may.
+
+    Attributes:
+        id: a stable hash of the operations; a held plan is approved by it.
+        operations: in dependency order (domains, users, courses, enrollments,
+            observers; removals last, in reverse order).
+        unchanged: per entity, the desired objects Buzz already holds as they should be.
+        issues: records that could not be mapped or planned.
+        held: the removals exceed the threshold or cap; apply only with approval.
+        hold_reason: which entity, how many, and which limit.
+        removals_suppressed: why no removals were planned, if so.
+        warnings: things an administrator should know (duplicates in Buzz, deletes the
+            settings ask for but do not allow, ambiguous matches).
+    """
+
+    id: str
+    operations: list[Operation]
+    unchanged: dict[str, int]
+    issues: list[ValidationIssue] = attrs.field(factory=list)
+    held: bool = False
+    hold_reason: str | None = None
+    removals_suppressed: str | None = None
+    warnings: list[str] = attrs.field(factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Operations per entity and action, e.g. ``{"users": {"create": 3}}``."""
+        counts: dict[str, dict[str, int]] = {}
+        for operation in self.operations:
+            per = counts.setdefault(operation.entity, {})
+            per[operation.action.value] = per.get(operation.action.value, 0) + 1
+        return counts
+
+    @property
+    def empty(self) -> bool:
+        """``True`` when there is nothing to do."""
+        return not self.operations
+
+
+def format_buzz_date(value: datetime | None, open_end: str) -> str:
+    """A date as sent to Buzz (UTC, whole seconds), or the open sentinel for ``None``."""
+    if value is None:
+        return open_end
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _diff(wanted: dict[str, Any], have: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name, value in wanted.items() if have.get(name) != value)
+
+
+def _fold(text: str | None) -> str:
+    return (text or "").strip().casefold()
+
+
+DomainId = str | Ref
+
+
+@attrs.define
+class _Planner:
+    """Builds the operation lists of one plan."""
+
+    desired: DesiredState
+    current: BuzzState
+    settings: RosterSettings
+    removals: bool
+    ops: dict[str, list[Operation]] = attrs.field(factory=dict)
+    removal_ops: dict[str, list[Operation]] = attrs.field(factory=dict)
+    unchanged: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(ENTITIES, 0))
+    issues: list[ValidationIssue] = attrs.field(factory=list)
+    warnings: list[str] = attrs.field(factory=list)
+    user_ids: dict[str, DomainId] = attrs.field(factory=dict)
+    course_ids: dict[str, DomainId] = attrs.field(factory=dict)
+    adopted_enrollments: set[str] = attrs.field(factory=set)
+
+    def add(self, operation: Operation) -> None:
+        target = self.removal_ops if operation.action in REMOVALS else self.ops
+        target.setdefault(operation.entity, []).append(operation)
+
+    def issue(self, source: SourceRecord, field: str, reason: str) -> None:
+        self.issues.append(ValidationIssue(source=source, field=field, reason=reason))
+
+    def upsert(
+        self,
+        entity: str,
+        reference: str,
+        existing: tuple[str, dict[str, Any]] | None,
+        wanted: dict[str, Any],
+        source: SourceRecord,
+    ) -> None:
+        """Plan an update of the fields that differ, or count the object unchanged."""
+        if existing is None:
+            return
+        buzz_id, have = existing
+        changes = _diff(wanted, have)
+        if not changes:
+            self.unchanged[entity] += 1
+            return
+        id_key = {"domains": "domainid", "users": "userid", "courses": "courseid"}.get(
+            entity, "enrollmentid"
+        )
+        payload = {id_key: buzz_id, **{name: wanted[name] for name in changes}}
+        self.add(
+            Operation(
+                entity=entity,
+                action=Action.UPDATE,
+                reference=reference,
+                buzz_id=buzz_id,
+                payload=payload,
+                changes=changes,
+                source=source,
+            )
+        )
+
+    def domain_id(self, reference: str | None) -> DomainId | None:
+        """The Buzz id of a school domain (the district's for ``None``), or a Ref."""
+        if reference is None:
+            return self.current.parent_domain_id
+        found = self.current.domains.get(reference)
+        if found is not None and found.id:
+            return found.id
+        if reference in self.desired.domains:
+            return Ref("domains", reference)
+        return None
+
+    # -- domains -------------------------------------------------------------------------
+
+    def plan_domains(self) -> None:
+        for reference in sorted(self.desired.domains):
+            domain = self.desired.domains[reference]
+            wanted = {"name": domain.name, "userspace": domain.userspace}
+            found = self.current.domains.get(reference)
+            if found is not None and found.id:
+                have = {"name": found.name, "userspace": found.userspace}
+                self.upsert("domains", reference, (found.id, have), wanted, domain.source)
+                continue
+            payload = {"parentid": self.current.parent_domain_id, **wanted}
+            payload["reference"] = reference
+            self.add(_create("domains", reference, payload, domain.source))
+
+    # -- users ---------------------------------------------------------------------------
+
+    def plan_users(self) -> None:
+        claimed: set[str] = set()
+        for reference in sorted(self.desired.users):
+            user = self.desired.users[reference]
+            domain_id = self.domain_id(user.domain_reference)
+            if domain_id is None:
+                self.issue(user.source, "orgs", _no_domain(user.domain_reference))
+                continue
+            wanted = _user_fields(user, domain_id)
+            found = self.current.users.get(reference)
+            if found is None or not found.id:
+                found = self.adopt_user(user, domain_id, claimed)
+                if found is not None and found.id:
+                    wanted["reference"] = reference
+            if found is not None and found.id:
+                self.user_ids[reference] = found.id
+                have = _current_user_fields(found)
+                self.upsert("users", reference, (found.id, have), wanted, user.source)
+                continue
+            self.user_ids[reference] = Ref("users", reference)
+            self.add(_create("users", reference, {**wanted, "reference": reference}, user.source))
+
+    def adopt_user(
+        self, user: DesiredUser, domain_id: DomainId, claimed: set[str]
+    ) -> BuzzUser | None:
+        """An unreferenced Buzz user in the same domain with the same username or e-mail."""
+        if isinstance(domain_id, Ref):
+            return None
+        pool = [
+            u
+            for u in self.current.unmanaged_users
+            if u.id and u.id not in claimed and u.domain_id == domain_id
+        ]
+        for rule in self.settings.user_matching:
+            key = {"username": "username", "email": "email"}.get(str(rule))
+            wanted = _fold(getattr(user, key)) if key else ""
+            if key is None or not wanted:
+                continue
+            matches = [u for u in pool if _fold(getattr(u, key)) == wanted]
+            if len(matches) == 1 and matches[0].id:
+                claimed.add(matches[0].id)
+                return matches[0]
+            if len(matches) > 1:
+                self.warnings.append(
+                    f"users/{user.reference}: {len(matches)} Buzz users without a reference "
+                    f"in domain {domain_id} share its {key}; none adopted"
+                )
+                return None
+        return None
+
+    # -- courses -------------------------------------------------------------------------
+
+    def plan_courses(self) -> None:
+        for reference in sorted(self.desired.courses):
+            course = self.desired.courses[reference]
+            domain_id = self.domain_id(course.domain_reference)
+            if domain_id is None:
+                self.issue(course.source, "school", _no_domain(course.domain_reference))
+                continue
+            wanted = _course_fields(course, domain_id)
+            found = self.current.courses.get(reference)
+            if found is not None and found.id:
+                self.course_ids[reference] = found.id
+                have = {
+                    "domainid": found.domain_id,
+                    "title": found.title,
+                    "startdate": format_buzz_date(found.start_date, NO_START),
+                    "enddate": format_buzz_date(found.end_date, NO_END),
+                    "term": found.term or "",
+                }
+                self.upsert("courses", reference, (found.id, have), wanted, course.source)
+                continue
+            self.course_ids[reference] = Ref("courses", reference)
+            payload = {**wanted, "reference": reference}
+            if course.base_course_id:
+                payload = {
+                    "courseid": course.base_course_id,
+                    "action": CopyAction.DERIVATIVE_CHILD.value,
+                    **payload,
+                }
+            else:
+                payload["schema"] = 3
+            self.add(_create("courses", reference, payload, course.source))
+
+    # -- enrollments ---------------------------------------------------------------------
+
+    def plan_enrollments(self) -> None:
+        claimed = self.adopted_enrollments
+        for reference in sorted(self.desired.enrollments):
+            enrollment = self.desired.enrollments[reference]
+            user_id = self.user_ids.get(enrollment.user_reference)
+            course_id = self.course_ids.get(enrollment.course_reference)
+            if user_id is None or course_id is None:
+                field, missing = (
+                    ("user", f"users/{enrollment.user_reference}")
+                    if user_id is None
+                    else ("class", f"classes/{enrollment.course_reference}")
+                )
+                self.issue(
+                    enrollment.source,
+                    field,
+                    f"{missing} is neither in Buzz nor planned; enrollment not planned",
+                )
+                continue
+            if not str(enrollment.role_id).strip():
+                self.issue(enrollment.source, "role", "no Buzz role id; enrollment not planned")
+                continue
+            wanted = _enrollment_fields(enrollment, user_id, course_id)
+            found = self.current.enrollments.get(reference)
+            if found is None or not found.id:
+                found = self.adopt_enrollment(user_id, course_id, claimed)
+                if found is not None:
+                    wanted["reference"] = reference
+            if found is not None and found.id:
+                have = _current_enrollment_fields(found)
+                self.upsert("enrollments", reference, (found.id, have), wanted, enrollment.source)
+                continue
+            payload = {**wanted, "reference": reference}
+            self.add(_create("enrollments", reference, payload, enrollment.source))
+
+    def adopt_enrollment(
+        self, user_id: DomainId, course_id: DomainId, claimed: set[str]
+    ) -> BuzzEnrollment | None:
+        """An enrollment of the same user in the same course that no desired record holds:
+        one without a reference, or (from a full, complete read) one whose reference the
+        SIS no longer has. Buzz refuses a second enrollment of the pair, so creating one
+        would fail on every run."""
+        if isinstance(user_id, Ref) or isinstance(course_id, Ref):
+            return None
+        candidates = list(self.current.unmanaged_enrollments)
+        if self.removals:
+            candidates += [
+                e
+                for ref, e in sorted(self.current.enrollments.items())
+                if ref not in self.desired.enrollments
+            ]
+        for candidate in candidates:
+            if (
+                candidate.id
+                and candidate.id not in claimed
+                and candidate.user_id == user_id
+                and candidate.course_id == course_id
+            ):
+                claimed.add(candidate.id)
+                return candidate
+        return None
+
+    # -- observers -----------------------------------------------------------------------
+
+    def plan_observers(self) -> None:
+        if not self.settings.observers:
+            return
+        links = sorted(
+            self.desired.observer_links, key=lambda k: (k.observer_reference, k.student_reference)
+        )
+        for link in links:
+            key = (link.observer_reference, link.student_reference)
+            reference = f"{key[0]}->{key[1]}"
+            actor = self.user_ids.get(key[0])
+            student = self.user_ids.get(key[1])
+            if actor is None or student is None:
+                missing = key[0] if actor is None else key[1]
+                self.issue(link.source, "agents", f"users/{missing} is neither in Buzz nor planned")
+                continue
+            have = self.current.rights.get(key)
+            held = Rights(int(have.flags or 0)) if have is not None else Rights.NONE
+            wanted = Rights(int(link.rights))
+            if have is not None and held & wanted == wanted:
+                self.unchanged["observers"] += 1
+                continue
+            payload = {"actorid": actor, "entityid": student, "flags": int(held | wanted)}
+            self.add(
+                Operation(
+                    entity="observers",
+                    action=Action.GRANT,
+                    reference=reference,
+                    buzz_id=actor if isinstance(actor, str) else None,
+                    payload=payload,
+                    changes=("flags",),
+                    source=link.source,
+                )
+            )
+
+    # -- removals ------------------------------------------------------------------------
+
+    def plan_removals(self) -> None:
+        deleted_users = self.remove_users()
+        deleted_courses = self.remove_courses()
+        self.remove_enrollments(deleted_users | deleted_courses)
+        self.remove_observers(deleted_users)
+        self.remove_domains(deleted_users | deleted_courses)
+
+    def remove_users(self) -> set[str]:
+        gone = [
+            (r, u) for r, u in sorted(self.current.users.items()) if r not in self.desired.users
+        ]
+        if not gone:
+            return set()
+        if not self.settings.cascade_deletes:
+            self.warnings.append(
+                f"users: {len(gone)} managed Buzz user(s) are no longer in the SIS and are kept "
+                "(a user delete takes the user's enrollments; set cascade_deletes to allow it)"
+            )
+            return set()
+        for reference, user in gone:
+            self.add(_removal("users", Action.DELETE, reference, user.id, "userid"))
+        return {user.id for _, user in gone if user.id}
+
+    def remove_courses(self) -> set[str]:
+        gone = [
+            (r, c) for r, c in sorted(self.current.courses.items()) if r not in self.desired.courses
+        ]
+        if not gone or self.settings.unshared_courses is not CourseRemoval.DELETE:
+            return set()
+        if not self.settings.cascade_deletes:
+            self.warnings.append(
+                f"courses: {len(gone)} course(s) are no longer shared but not deleted: a course "
+                "delete takes its enrollments; set cascade_deletes to allow it"
+            )
+            return set()
+        for reference, course in gone:
+            self.add(_removal("courses", Action.DELETE, reference, course.id, "courseid"))
+        return {course.id for _, course in gone if course.id}
+
+    def remove_enrollments(self, deleted: set[str]) -> None:
+        policy = self.settings.unshared_enrollments
+        if policy is EnrollmentRemoval.NOTHING:
+            return
+        target = (
+            EnrollmentStatus.INACTIVE
+            if policy is EnrollmentRemoval.INACTIVE
+            else EnrollmentStatus.WITHDRAWN
+        )
+        for reference, found in sorted(self.current.enrollments.items()):
+            if (
+                reference in self.desired.enrollments
+                or not found.id
+                or found.id in self.adopted_enrollments
+                or found.user_id in deleted
+                or found.course_id in deleted
+            ):
+                continue
+            if policy is EnrollmentRemoval.DELETE:
+                self.add(
+                    _removal("enrollments", Action.DELETE, reference, found.id, "enrollmentid")
+                )
+            elif found.status in (None, EnrollmentStatus.ACTIVE):
+                operation = _removal(
+                    "enrollments", Action.WITHDRAW, reference, found.id, "enrollmentid"
+                )
+                operation.payload["status"] = int(target)
+                self.add(attrs.evolve(operation, changes=("status",)))
+
+    def remove_observers(self, deleted_users: set[str]) -> None:
+        if not self.settings.observers:
+            return
+        mask = Rights(int(self.settings.observer_rights))
+        wanted = {(k.observer_reference, k.student_reference) for k in self.desired.observer_links}
+        for key, grant in sorted(self.current.rights.items()):
+            held = Rights(int(grant.flags or 0))
+            actor, student = self.current.users[key[0]].id, self.current.users[key[1]].id
+            if key in wanted or not held & mask or not actor or {actor, student} & deleted_users:
+                continue
+            payload = {"actorid": actor, "entityid": student, "flags": int(held & ~mask)}
+            self.add(
+                Operation(
+                    entity="observers",
+                    action=Action.REVOKE,
+                    reference=f"{key[0]}->{key[1]}",
+                    buzz_id=actor,
+                    payload=payload,
+                    changes=("flags",),
+                )
+            )
+
+    def remove_domains(self, deleted: set[str]) -> None:
+        gone = [
+            (r, d) for r, d in sorted(self.current.domains.items()) if r not in self.desired.domains
+        ]
+        if not gone:
+            return
+        if not self.settings.delete_domains:
+            self.warnings.append(
+                f"domains: {len(gone)} school domain(s) are no longer in the SIS and are kept "
+                "(set delete_domains to delete them)"
+            )
+            return
+        going = {d.id for _, d in gone if d.id}
+        for reference, domain in gone:
+            staying = self.staying_in(domain.id or "", going, deleted)
+            if staying and not self.settings.cascade_deletes:
+                self.warnings.append(
+                    f"domains/{reference} not deleted: Buzz would delete {staying} object(s) "
+                    "that stay with it (set cascade_deletes to allow it)"
+                )
+                continue
+            self.add(_removal("domains", Action.DELETE, reference, domain.id, "domainid"))
+
+    def staying_in(self, domain_id: str, going: set[str], deleted: set[str]) -> int:
+        """How many users, courses and subdomains a delete of ``domain_id`` would take
+        that this plan does not delete itself."""
+        everything = [*self.current.domains.values(), *self.current.unmanaged_domains]
+        parents = {d.id: d.parent_id for d in everything if d.id}
+        subtree = {domain_id}
+        grew = True
+        while grew:
+            below = {child for child, parent in parents.items() if parent in subtree}
+            grew = not below <= subtree
+            subtree |= below
+        domains = sum(1 for d in subtree - {domain_id} if d not in going)
+        holders: list[BuzzUser | BuzzCourse] = [
+            *self.current.users.values(),
+            *self.current.unmanaged_users,
+            *self.current.courses.values(),
+            *self.current.unmanaged_courses,
+        ]
+        others = sum(1 for o in holders if o.domain_id in subtree and o.id not in deleted)
+        return domains + others
+
+    # -- the whole plan ------------------------------------------------------------------
+
+    def operations(self) -> list[Operation]:
+        """Creates, updates and grants in dependency order, then removals in reverse."""
+        rank = {Action.CREATE: 0, Action.UPDATE: 1, Action.GRANT: 2}
+        ordered: list[Operation] = []
+        for entity in ENTITIES:
+            group = self.ops.get(entity, [])
+            ordered += sorted(group, key=lambda o: (rank.get(o.action, 3), o.reference))
+        for entity in ("enrollments", "observers", "courses", "users", "domains"):
+            ordered += sorted(self.removal_ops.get(entity, []), key=lambda o: o.reference)
+        return ordered
+
+    def hold_reason(self, operations: list[Operation]) -> str | None:
+        """Why the removals need approval: per entity, the share or count over the limit."""
+        threshold = float(self.settings.removal_threshold)
+        cap = self.settings.removal_cap
+        totals = self.current.managed_counts()
+        reasons = []
+        for entity in ENTITIES:
+            count = sum(1 for o in operations if o.entity == entity and o.action in REMOVALS)
+            total = totals[entity]
+            if count and count > threshold * total:
+                reasons.append(
+                    f"{entity}: {count} of {total} managed in Buzz would be removed "
+                    f"({count / max(total, 1):.0%}), above removal_threshold {threshold:.0%}"
+                )
+            elif cap is not None and count > cap:
+                reasons.append(f"{entity}: {count} would be removed, above removal_cap {cap}")
+        return "; ".join(reasons) or None
+
+
+def _create(
+    entity: str, reference: str, payload: dict[str, Any], source: SourceRecord
+) -> Operation:
+    return Operation(
+        entity=entity,
+        action=Action.CREATE,
+        reference=reference,
+        buzz_id=None,
+        payload=payload,
+        source=source,
+    )
+
+
+def _removal(
+    entity: str, action: Action, reference: str, buzz_id: str | None, id_key: str
+) -> Operation:
+    return Operation(
+        entity=entity,
+        action=action,
+        reference=reference,
+        buzz_id=buzz_id,
+        payload={id_key: buzz_id},
+    )
+
+
+def _no_domain(reference: str | None) -> str:
+    return f"its school domain orgs/{reference} is neither in Buzz nor planned; not planned"
+
+
+def _user_fields(user: DesiredUser, domain_id: DomainId) -> dict[str, Any]:
+    return {
+        "domainid": domain_id,
+        "username": user.username,
+        "email": user.email,
+        "firstname": user.first_name,
+        "lastname": user.last_name,
+    }
+
+
+def _current_user_fields(user: BuzzUser) -> dict[str, Any]:
+    return {
+        "domainid": user.domain_id,
+        "username": user.username or "",
+        "email": user.email or "",
+        "firstname": user.first_name or "",
+        "lastname": user.last_name or "",
+    }
+
+
+def _course_fields(course: DesiredCourse, domain_id: DomainId) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "domainid": domain_id,
+        "title": course.title,
+        "startdate": format_buzz_date(course.start_date, NO_START),
+        "enddate": format_buzz_date(course.end_date, NO_END),
+    }
+    if course.term is not None:
+        fields["term"] = course.term
+    return fields
+
+
+def _enrollment_fields(
+    enrollment: DesiredEnrollment, user_id: DomainId, course_id: DomainId
+) -> dict[str, Any]:
+    return {
+        "userid": user_id,
+        "entityid": course_id,
+        "roleid": str(enrollment.role_id),
+        "status": int(enrollment.status),
+        "startdate": format_buzz_date(enrollment.start_date, NO_START),
+        "enddate": format_buzz_date(enrollment.end_date, NO_END),
+    }
+
+
+def _current_enrollment_fields(enrollment: BuzzEnrollment) -> dict[str, Any]:
+    return {
+        "userid": enrollment.user_id,
+        "entityid": enrollment.course_id,
+        "roleid": enrollment.role_id,
+        "status": None if enrollment.status is None else int(enrollment.status),
+        "startdate": format_buzz_date(enrollment.start_date, NO_START),
+        "enddate": format_buzz_date(enrollment.end_date, NO_END),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return {"$ref": [value.entity, value.reference]}
+    if isinstance(value, enum.Enum):
+        return value.value
+    return str(value)
+
+
+def plan_id(operations: Iterable[Operation]) -> str:
+    """A stable hash of the operations (what they do, not where they come from)."""
+    canonical = [
+        [o.entity, o.action.value, o.reference, o.buzz_id, o.payload, list(o.changes)]
+        for o in operations
+    ]
+    text = json.dumps(canonical, sort_keys=True, default=_jsonable, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _suppressed(desired: DesiredState, current: BuzzState) -> str | None:
+    reasons = []
+    if not desired.complete:
+        why = "; ".join(desired.incomplete_reasons) or "no reason given"
+        reasons.append(f"the OneRoster read was incomplete ({why})")
+    if not current.complete:
+        why = "; ".join(current.incomplete_reasons) or "no reason given"
+        reasons.append(f"the Buzz read was incomplete ({why})")
+    if desired.changed_only:
+        reasons.append(
+            "the OneRoster read was incremental (only records changed since the last run), "
+            "so a record missing from it is not gone"
+        )
+    return "; ".join(reasons) or None
+
+
+def _duplicate_warnings(current: BuzzState) -> list[str]:
+    return [
+        f"{entity}: Buzz holds {len(ids)} more object(s) whose reference another one already "
+        f"carries (ids {', '.join(ids)}); only the one with the lowest id is synced"
+        for entity, ids in sorted(current.duplicates.items())
+        if ids
+    ]
+
+
+def plan_roster(desired: DesiredState, current: BuzzState, settings: RosterSettings) -> Plan:
+    """Plan the Buzz operations that make Buzz hold what ``desired`` says.
+
+    Args:
+        desired: what the SIS says Buzz should hold.
+        current: what Buzz holds (:func:`~oneroster_client.buzz.current.read_buzz_state`).
+        settings: the district's settings (removal policies, thresholds, matching).
+
+    Returns:
+        The plan; nothing is sent. ``plan.held`` tells whether it needs approval.
+    """
+    suppressed = _suppressed(desired, current)
+    planner = _Planner(desired, current, settings, removals=suppressed is None)
+    planner.plan_domains()
+    planner.plan_users()
+    planner.plan_courses()
+    planner.plan_enrollments()
+    planner.plan_observers()
+    if suppressed is None:
+        planner.plan_removals()
+    operations = planner.operations()
+    hold_reason = planner.hold_reason(operations)
+    return Plan(
+        id=plan_id(operations),
+        operations=operations,
+        unchanged=planner.unchanged,
+        issues=[*desired.issues, *planner.issues],
+        held=hold_reason is not None,
+        hold_reason=hold_reason,
+        removals_suppressed=suppressed,
+        warnings=[*_duplicate_warnings(current), *planner.warnings],
+    )
