@@ -22,7 +22,7 @@ import socket
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +46,8 @@ CREATE INDEX IF NOT EXISTS runs_by_district ON runs (district, kind, started);
 CREATE TABLE IF NOT EXISTS id_map (
     district TEXT NOT NULL, entity TEXT NOT NULL, reference TEXT NOT NULL,
     buzz_id TEXT NOT NULL, PRIMARY KEY (district, entity, reference));
+CREATE TABLE IF NOT EXISTS observers (
+    district TEXT NOT NULL, reference TEXT NOT NULL, PRIMARY KEY (district, reference));
 CREATE TABLE IF NOT EXISTS locks (
     district TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
     since TEXT NOT NULL, token TEXT NOT NULL);
@@ -292,6 +294,25 @@ class SyncHistory:
     def id_map(self, district: str) -> MutableMapping[tuple[str, str], str]:
         """The district's ``(entity, reference) -> Buzz id`` map, written through to disk."""
         return _IdMap(self, _check_key("district", district))
+
+    # --- observers --------------------------------------------------------------------
+
+    def observers(self, district: str) -> set[str]:
+        """The references of users synced as observers by earlier runs.
+
+        A full run reads these users' rights in Buzz too, so that the rights of an
+        observer who left the SIS are found and revoked.
+        """
+        rows = self._read("SELECT reference FROM observers WHERE district = ?", (district,))
+        return {str(row[0]) for row in rows}
+
+    def set_observers(self, district: str, references: Iterable[str], *, replace: bool) -> None:
+        """Remember observer references: added to the known ones, or replacing them."""
+        rows = [(_check_key("district", district), str(reference)) for reference in references]
+        with self._write() as db:
+            if replace:
+                db.execute("DELETE FROM observers WHERE district = ?", (district,))
+            db.executemany("INSERT OR IGNORE INTO observers VALUES (?, ?)", rows)
 
     # --- runs -------------------------------------------------------------------------
 
