@@ -167,7 +167,8 @@ def _read_one(
             listing = collection.changed_since(
                 since, allow_incomplete=True, max_workers=max_workers, progress=report
             )
-        items.extend(listing)
+        for record in listing:  # one by one: records before a failure are kept
+            items.append(record)
     except OneRosterError as exc:
         reasons.append(
             f"{wire}: the read failed after {len(items)} records ({type(exc).__name__}: {exc})"
