@@ -17,6 +17,8 @@ Safety:
 - no removal at all is planned from an incomplete OneRoster read, an incomplete Buzz
   read or an incremental read (``DesiredState.changed_only``); ``removals_suppressed``
   says why;
+- no create is planned from an incomplete Buzz read (an object whose listing failed
+  would be created a second time); ``creates_suppressed`` says so;
 - users are never deleted unless ``cascade_deletes`` (a user delete takes the user's
   enrollments); courses are deleted only when ``unshared_courses`` is ``delete`` *and*
   ``cascade_deletes`` (a course delete takes its enrollments); domains only with
@@ -51,7 +53,7 @@ from oneroster_client.buzz.desired import (
     SourceRecord,
     ValidationIssue,
 )
-from oneroster_client.buzz.entities import BuzzCourse, BuzzEnrollment, BuzzUser
+from oneroster_client.buzz.entities import BuzzCourse, BuzzEnrollment, BuzzUser, Domain
 from oneroster_client.buzz.enums import CopyAction, EnrollmentStatus, Rights
 from oneroster_client.buzz.settings import CourseRemoval, EnrollmentRemoval, RosterSettings
 
@@ -131,6 +133,9 @@ class Plan:
         held: the removals exceed the threshold or cap; apply only with approval.
         hold_reason: which entity, how many, and which limit.
         removals_suppressed: why no removals were planned, if so.
+        creates_suppressed: why no creates were planned, if so: from an incomplete Buzz
+            read, an object that is not found may still exist (its listing failed), and
+            creating it again would duplicate it.
         warnings: things an administrator should know (duplicates in Buzz, deletes the
             settings ask for but do not allow, ambiguous matches).
     """
@@ -142,6 +147,7 @@ class Plan:
     held: bool = False
     hold_reason: str | None = None
     removals_suppressed: str | None = None
+    creates_suppressed: str | None = None
     warnings: list[str] = attrs.field(factory=list)
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -186,6 +192,8 @@ class _Planner:
     current: BuzzState
     settings: RosterSettings
     removals: bool
+    creates: bool = True
+    dropped: int = 0
     ops: dict[str, list[Operation]] = attrs.field(factory=dict)
     removal_ops: dict[str, list[Operation]] = attrs.field(factory=dict)
     unchanged: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(ENTITIES, 0))
@@ -196,6 +204,12 @@ class _Planner:
     adopted_enrollments: set[str] = attrs.field(factory=set)
 
     def add(self, operation: Operation) -> None:
+        if not self.creates and (
+            operation.action is Action.CREATE
+            or any(isinstance(value, Ref) for value in operation.payload.values())
+        ):
+            self.dropped += 1  # it creates, or needs, an object Buzz may already hold
+            return
         target = self.removal_ops if operation.action in REMOVALS else self.ops
         target.setdefault(operation.entity, []).append(operation)
 
@@ -551,35 +565,49 @@ class _Planner:
             return
         going = {d.id for _, d in gone if d.id}
         for reference, domain in gone:
-            staying = self.staying_in(domain.id or "", going, deleted)
-            if staying and not self.settings.cascade_deletes:
+            managed, unmanaged = self.staying_in(domain.id or "", going, deleted)
+            if unmanaged:
                 self.warnings.append(
-                    f"domains/{reference} not deleted: Buzz would delete {staying} object(s) "
-                    "that stay with it (set cascade_deletes to allow it)"
+                    f"domains/{reference} not deleted: it holds {unmanaged} object(s) the sync "
+                    "did not create, which Buzz would delete with it"
                 )
-                continue
-            self.add(_removal("domains", Action.DELETE, reference, domain.id, "domainid"))
+            elif managed and not self.settings.cascade_deletes:
+                self.warnings.append(
+                    f"domains/{reference} not deleted: Buzz would delete {managed} synced "
+                    "object(s) that stay with it (set cascade_deletes to allow it)"
+                )
+            else:
+                self.add(_removal("domains", Action.DELETE, reference, domain.id, "domainid"))
 
-    def staying_in(self, domain_id: str, going: set[str], deleted: set[str]) -> int:
-        """How many users, courses and subdomains a delete of ``domain_id`` would take
-        that this plan does not delete itself."""
-        everything = [*self.current.domains.values(), *self.current.unmanaged_domains]
-        parents = {d.id: d.parent_id for d in everything if d.id}
+    def staying_in(self, domain_id: str, going: set[str], deleted: set[str]) -> tuple[int, int]:
+        """The synced and the unsynced users, courses and subdomains a delete of
+        ``domain_id`` would take that this plan does not delete itself."""
+        current = self.current
+        parents = {
+            d.id: d.parent_id for d in [*current.domains.values(), *current.unmanaged_domains]
+        }
         subtree = {domain_id}
         grew = True
         while grew:
-            below = {child for child, parent in parents.items() if parent in subtree}
+            below = {child for child, parent in parents.items() if parent in subtree and child}
             grew = not below <= subtree
             subtree |= below
-        domains = sum(1 for d in subtree - {domain_id} if d not in going)
-        holders: list[BuzzUser | BuzzCourse] = [
-            *self.current.users.values(),
-            *self.current.unmanaged_users,
-            *self.current.courses.values(),
-            *self.current.unmanaged_courses,
+        managed: list[BuzzUser | BuzzCourse | Domain] = [
+            *current.users.values(),
+            *current.courses.values(),
+            *(d for d in current.domains.values() if d.id != domain_id),
         ]
-        others = sum(1 for o in holders if o.domain_id in subtree and o.id not in deleted)
-        return domains + others
+        unmanaged: list[BuzzUser | BuzzCourse | Domain] = [
+            *current.unmanaged_users,
+            *current.unmanaged_courses,
+            *current.unmanaged_domains,
+        ]
+
+        def inside(entity: BuzzUser | BuzzCourse | Domain) -> bool:
+            home = entity.parent_id if isinstance(entity, Domain) else entity.domain_id
+            return home in subtree and entity.id not in deleted | going
+
+        return sum(map(inside, managed)), sum(map(inside, unmanaged))
 
     # -- the whole plan ------------------------------------------------------------------
 
@@ -732,6 +760,16 @@ def _suppressed(desired: DesiredState, current: BuzzState) -> str | None:
     return "; ".join(reasons) or None
 
 
+def _creates_suppressed(current: BuzzState, dropped: int) -> str | None:
+    if current.complete or not dropped:
+        return None
+    return (
+        f"{dropped} operation(s) that create objects, or need objects to be created, were "
+        "not planned: the Buzz read was incomplete, so those objects may exist already "
+        f"({'; '.join(current.incomplete_reasons)})"
+    )
+
+
 def _duplicate_warnings(current: BuzzState) -> list[str]:
     return [
         f"{entity}: Buzz holds {len(ids)} more object(s) whose reference another one already "
@@ -753,7 +791,9 @@ def plan_roster(desired: DesiredState, current: BuzzState, settings: RosterSetti
         The plan; nothing is sent. ``plan.held`` tells whether it needs approval.
     """
     suppressed = _suppressed(desired, current)
-    planner = _Planner(desired, current, settings, removals=suppressed is None)
+    planner = _Planner(
+        desired, current, settings, removals=suppressed is None, creates=current.complete
+    )
     planner.plan_domains()
     planner.plan_users()
     planner.plan_courses()
@@ -771,5 +811,6 @@ def plan_roster(desired: DesiredState, current: BuzzState, settings: RosterSetti
         held=hold_reason is not None,
         hold_reason=hold_reason,
         removals_suppressed=suppressed,
+        creates_suppressed=_creates_suppressed(current, planner.dropped),
         warnings=[*_duplicate_warnings(current), *planner.warnings],
     )
