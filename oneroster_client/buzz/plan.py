@@ -259,6 +259,21 @@ class _Planner:
             return Ref("domains", reference)
         return None
 
+    def user_id(self, reference: str) -> DomainId | None:
+        """A user's Buzz id (or Ref): planned this run, else found in Buzz (a user an
+        incremental read did not return because it did not change)."""
+        if reference in self.user_ids:
+            return self.user_ids[reference]
+        found = self.current.users.get(reference)
+        return found.id if found is not None and found.id else None
+
+    def course_id(self, reference: str) -> DomainId | None:
+        """A course's Buzz id (or Ref), like :meth:`user_id`."""
+        if reference in self.course_ids:
+            return self.course_ids[reference]
+        found = self.current.courses.get(reference)
+        return found.id if found is not None and found.id else None
+
     # -- domains -------------------------------------------------------------------------
 
     def plan_domains(self) -> None:
@@ -366,8 +381,8 @@ class _Planner:
         claimed = self.adopted_enrollments
         for reference in sorted(self.desired.enrollments):
             enrollment = self.desired.enrollments[reference]
-            user_id = self.user_ids.get(enrollment.user_reference)
-            course_id = self.course_ids.get(enrollment.course_reference)
+            user_id = self.user_id(enrollment.user_reference)
+            course_id = self.course_id(enrollment.course_reference)
             if user_id is None or course_id is None:
                 field, missing = (
                     ("user", f"users/{enrollment.user_reference}")
@@ -434,8 +449,8 @@ class _Planner:
         for link in links:
             key = (link.observer_reference, link.student_reference)
             reference = f"{key[0]}->{key[1]}"
-            actor = self.user_ids.get(key[0])
-            student = self.user_ids.get(key[1])
+            actor = self.user_id(key[0])
+            student = self.user_id(key[1])
             if actor is None or student is None:
                 missing = key[0] if actor is None else key[1]
                 self.issue(link.source, "agents", f"users/{missing} is neither in Buzz nor planned")

@@ -513,6 +513,33 @@ def test_an_enrollment_whose_user_is_nowhere_is_an_issue_not_an_operation(
     assert "users/stu-0" in issue.reason
 
 
+def test_an_incremental_read_links_changed_records_to_unchanged_ones_in_buzz(
+    buzz: BuzzClient,
+) -> None:
+    full = world(2)
+    sync(buzz, full)
+    current = read_buzz_state(buzz, SETTINGS)
+    late = DesiredEnrollment(
+        reference="enr-late",
+        user_reference="stu-1",
+        course_reference="cls-1",
+        role_id="2",
+        status=EnrollmentStatus.ACTIVE,
+        start_date=START,
+        end_date=None,
+        source=_source("enrollments", "enr-late"),
+    )
+    link = attrs.evolve(full.observer_links[0], student_reference="stu-1")
+    changed = DesiredState(enrollments={"enr-late": late}, observer_links=[link], changed_only=True)
+    plan = plan_roster(changed, current, SETTINGS)
+    assert plan.issues == []
+    enrollment, grant = plan.operations
+    assert enrollment.payload["userid"] == current.users["stu-1"].id
+    assert enrollment.payload["entityid"] == current.courses["cls-1"].id
+    assert grant.payload["actorid"] == current.users["obs-1"].id
+    assert plan.removals_suppressed is not None
+
+
 def test_a_user_in_an_unknown_school_is_an_issue(buzz: BuzzClient) -> None:
     desired = world(0)
     desired.users["x-1"] = _user("x-1", "s-404")
