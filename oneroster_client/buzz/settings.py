@@ -93,6 +93,7 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
+_MAX_HOURS = 1_000_000
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?")
 
 
@@ -218,7 +219,7 @@ class RosterSettings:
                 continue
             try:
                 values[str(key)] = reader(raw) if reader is not None and raw is not None else raw
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 problems.append(f"{key}: {exc}")
         problems += [
             f"{name}: is required"
@@ -338,7 +339,7 @@ def _user_problems(s: RosterSettings) -> list[str]:
     else:
         try:
             zoneinfo.ZoneInfo(s.time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             problems.append(
                 f"time_zone: {s.time_zone!r} is not a known IANA time zone "
                 "(e.g. 'America/Chicago', 'UTC')"
@@ -456,8 +457,8 @@ def _read_hours(value: Any) -> timedelta:
             hours = days * 24 + hrs + mins / 60
     else:
         raise ValueError("must be hours (12) or a duration such as '7d', '1d12h', '90m'")
-    if not math.isfinite(hours):
-        raise ValueError("must be a finite number of hours")
+    if not math.isfinite(hours) or abs(hours) > _MAX_HOURS:
+        raise ValueError("must be a finite number of hours, at most a million")
     return timedelta(hours=hours)
 
 
@@ -491,9 +492,11 @@ def _read_rights(value: Any) -> Rights:
 def _read_fraction(value: Any) -> float:
     if isinstance(value, str):
         text = value.strip()
-        if text.endswith("%"):
-            return float(text[:-1]) / 100
-        return float(text)
+        scale = 100.0 if text.endswith("%") else 1.0
+        try:
+            return float(text.removesuffix("%")) / scale
+        except ValueError:
+            raise ValueError("must be a fraction from 0 to 1, or a percentage ('10%')") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a fraction from 0 to 1")
     return float(value)

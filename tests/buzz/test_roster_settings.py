@@ -182,6 +182,8 @@ def test_from_dict_reads_intervals_as_hours_or_durations(text: Any, expected: ti
         ({"too_soon": "later"}, "too_soon: must be one of 'warn', 'refuse'"),
         ({"min_interval": "soon"}, "min_interval: must be hours"),
         ({"min_interval": "nan"}, "min_interval: must be a finite"),
+        ({"full_every": 1e30}, "full_every: must be a finite number of hours"),
+        ({"removal_threshold": "lots"}, "removal_threshold: must be a fraction"),
         ({"observers": "maybe"}, "observers: must be true or false"),
         ({"observer_rights": "READ_EVERYTHING"}, "unknown rights flag 'READ_EVERYTHING'"),
         ({"removal_cap": "lots"}, "removal_cap: must be a whole number"),
@@ -229,6 +231,35 @@ _valid_settings = st.builds(
 @given(_valid_settings)
 def test_to_dict_round_trips_through_from_dict(made: RosterSettings) -> None:
     assert RosterSettings.from_dict(made.to_dict()) == made
+
+
+_any_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["7d", "1d12h", "warn", "WITHDRAWN", "10%", "a@b.org, c@d.org", "READ_USER"]),
+    st.lists(st.text(max_size=6), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4) | st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([f.name for f in attrs.fields(RosterSettings)] + ["junk"]),
+        _any_value,
+        max_size=8,
+    )
+)
+def test_from_dict_accepts_or_names_the_problem_never_crashes(data: dict[str, Any]) -> None:
+    try:
+        made = RosterSettings.from_dict({**REQUIRED, **data})
+    except ConfigurationError as exc:
+        assert str(exc).startswith("invalid roster settings: ")
+    else:
+        assert RosterSettings.from_dict(made.to_dict()) == made
 
 
 # --- resolve_roles ------------------------------------------------------------------------
