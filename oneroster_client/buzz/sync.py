@@ -286,7 +286,6 @@ class _Run:
         _describe_plan(report, plan)
         if validate_only:
             report.counts = _planned_counts(plan)
-            report.warnings.append("validate-only: nothing was written to Buzz")
             return
         if plan.held and not _approves(plan, approve):
             report.counts = _planned_counts(plan)
