@@ -10,6 +10,8 @@ only declare which operation each method is and its type, so editors and ``mypy`
 from __future__ import annotations
 
 import inspect
+import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, Unpack
@@ -19,8 +21,14 @@ import attrs
 from requests.auth import AuthBase
 
 from oneroster_client import converter
+from oneroster_client._echo import mismatched_fields
 from oneroster_client.endpoints import Operation, operation, operations_of
-from oneroster_client.errors import ConfigurationError, FilterError
+from oneroster_client.errors import (
+    ConfigurationError,
+    FilterError,
+    RecordValidationError,
+    ResponseFormatError,
+)
 from oneroster_client.models import (
     AcademicSession,
     Category,
@@ -48,9 +56,11 @@ from oneroster_client.query import (
 from oneroster_client.query import order_by as _order_by
 from oneroster_client.retry import RetryPolicy
 from oneroster_client.status import StatusInfo, warnings_from_body
-from oneroster_client.transport import USER_AGENT, Transport
+from oneroster_client.transport import USER_AGENT, Response, Transport
 
 __all__ = ["ListOptions", "OneRosterClient", "WriteResult"]
+
+logger = logging.getLogger("oneroster_client")
 
 M = TypeVar("M", bound=Record)
 M_co = TypeVar("M_co", bound=Record, covariant=True)
@@ -115,17 +125,35 @@ class GetOne(Protocol[M_co]):
 class WriteResult(Generic[M]):
     """The outcome of a gradebook PUT.
 
+    A ``2xx`` answer alone does not prove the write was applied: when the server echoes
+    the record, the fields that were sent are compared with it (see :attr:`applied`).
+
     Attributes:
         created: ``True`` for 201 (a new record), ``False`` for 200 (replaced).
         status_code: the HTTP status.
-        record: the record as the server echoed it, when it sent one.
+        record: the record as the server echoed it, when it sent one that reads as the
+            model (a partial echo gives ``None``; see :attr:`echo`).
         warnings: status infos riding on the answer.
+        mismatches: wire names of the fields sent that the echo shows with another
+            value: the server did not store them as sent.
+        echo: the echoed record exactly as received, if any (never shown in the repr).
     """
 
     created: bool
     status_code: int
     record: M | None
     warnings: tuple[StatusInfo, ...] = ()
+    mismatches: tuple[str, ...] = ()
+    echo: dict[str, Any] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def applied(self) -> bool:
+        """``False`` when the echo differs from what was sent or the answer reports an error.
+
+        ``True`` means nothing in the answer contradicts the write; without an echo the
+        write cannot be checked beyond its status code.
+        """
+        return not self.mismatches and not any(info.is_error for info in self.warnings)
 
 
 class _OperationMethod:
@@ -235,8 +263,10 @@ class _Gradebook(_Collection[M]):
         """Create or replace ``record`` (keyed by its sourcedId).
 
         Returns:
-            whether the server created it (201) or replaced it (200), and the record it
-            echoed, if any.
+            whether the server created it (201) or replaced it (200), the record it
+            echoed, if any, and whether that echo matches what was sent
+            (:attr:`WriteResult.applied`, :attr:`WriteResult.mismatches`): check
+            ``applied`` before counting the write as done.
         """
         return self._client._put(self._operation("put"), record)
 
@@ -407,7 +437,7 @@ class OneRosterClient:
     Args:
         base_url: the full base URL including any vendor prefix, e.g.
             ``https://sis.example.org/ims/oneroster/v1p1``. Must be https unless the host
-            is loopback or ``allow_http`` is set.
+            is loopback or ``allow_insecure_http`` is set.
         auth: an auth plug-in: :class:`~oneroster_client.auth.OAuth1`,
             :class:`~oneroster_client.auth.OAuth2ClientCredentials`,
             :class:`~oneroster_client.auth.BearerToken` (or ``None`` for an open server).
@@ -417,7 +447,8 @@ class OneRosterClient:
         page_size: default ``limit`` for listings (servers may serve fewer; paging copes).
         max_workers: default number of pages fetched at once when the total is known.
         strict: read records strictly (unknown fields or enum values are errors).
-        allow_http: permit plain http to a non-loopback host.
+        allow_insecure_http: permit plain http to a non-loopback host (test servers;
+            credentials and student data would travel unencrypted).
         user_agent: the ``User-Agent`` header.
         renew_auth_on: statuses after which renewable credentials are renewed and the
             call retried once (401 by default).
@@ -460,7 +491,7 @@ class OneRosterClient:
         page_size: int = 100,
         max_workers: int = 1,
         strict: bool = False,
-        allow_http: bool = False,
+        allow_insecure_http: bool = False,
         user_agent: str = USER_AGENT,
         renew_auth_on: Iterable[int] = (401,),
         preprocessor: Callable[[Operation], Callable[[list[Any]], list[Any]] | None] | None = None,
@@ -478,7 +509,7 @@ class OneRosterClient:
             timeout=timeout,
             retry=retry,
             session=session,
-            allow_http=allow_http,
+            allow_insecure_http=allow_insecure_http,
             user_agent=user_agent,
             renew_auth_on=renew_auth_on,
             pool_size=max(10, max_workers * 2),
@@ -521,13 +552,10 @@ class OneRosterClient:
             raise TypeError(
                 f"{op.attribute}.{op.name}() takes {len(names)} id(s): {', '.join(names)}"
             )
-        values: dict[str, str] = {}
-        for name, value in zip(names, ids, strict=True):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(
-                    f"{op.attribute}.{op.name}(): {name} must be a non-empty sourcedId"
-                )
-            values[name] = _quote_segment(value.strip())
+        values = {
+            name: quote(_checked_id(op, name, value), safe="")
+            for name, value in zip(names, ids, strict=True)
+        }
         return op.path.format(**values)
 
     def _listing(
@@ -591,27 +619,91 @@ class OneRosterClient:
             raise TypeError(
                 f"{op.attribute}.put() takes a {op.model.__name__}, got {type(record).__name__}"
             )
-        key = op.key or ""
-        url = self._transport.url_for(self._path(op, (record.sourced_id,)))
-        response = self._transport.request("PUT", url, json_body={key: record.to_dict()})
-        echoed = None
-        warnings: tuple[StatusInfo, ...] = ()
-        if response.content.strip():
-            body = response.json()
-            warnings = warnings_from_body(body)
-            if isinstance(body, dict) and isinstance(body.get(key), dict):
-                echoed = converter.structure(body[key], op.model, strict=self.strict)
-        return WriteResult(
+        sent = record.to_dict()
+        path = self._path(op, (record.sourced_id,))
+        response = self._transport.request(
+            "PUT", self._transport.url_for(path), json_body={op.key or "": sent}
+        )
+        body = _body_or_none(response)
+        echo = _echo_of(op, body, response.url)
+        result: WriteResult[Any] = WriteResult(
             created=response.status_code == 201,
             status_code=response.status_code,
-            record=echoed,
-            warnings=warnings,
+            record=self._echo_record(op, echo),
+            warnings=warnings_from_body(body) if body is not None else (),
+            mismatches=mismatched_fields(sent, echo) if echo is not None else (),
+            echo=echo,
         )
+        if not result.applied:
+            logger.warning(
+                "PUT %s answered %d but the write was not applied as sent%s",
+                path,
+                response.status_code,
+                f" (echoed differently: {', '.join(result.mismatches)})"
+                if result.mismatches
+                else " (the answer reports an error)",
+            )
+        return result
+
+    def _echo_record(self, op: Operation, echo: dict[str, Any] | None) -> Any:
+        # A partial echo is not a failed write: the record is then simply not available.
+        if echo is None:
+            return None
+        try:
+            return converter.structure(echo, op.model, strict=self.strict)
+        except RecordValidationError as error:
+            logger.info("the echo of a PUT to %s is not a full record: %s", op.path, error)
+            return None
 
     def _delete(self, op: Operation, sourced_id: str) -> None:
         url = self._transport.url_for(self._path(op, (sourced_id,)))
         self._transport.request("DELETE", url)
 
 
-def _quote_segment(value: str) -> str:
-    return quote(value, safe="")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _checked_id(op: Operation, name: str, value: object) -> str:
+    """A sourcedId fit for a URL path segment, or a :class:`ConfigurationError`.
+
+    ``.`` and ``..`` would be read as path steps by URL layers (RFC 3986 section 5.2.4),
+    so ``classes.students("..")`` would ask for another collection; control characters
+    have no place in an identifier.
+    """
+    where = f"{op.attribute}.{op.name}()"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{where}: {name} must be a non-empty sourcedId")
+    control = _CONTROL.search(value)
+    if control is not None:
+        raise ConfigurationError(
+            f"{where}: {name} contains a control character "
+            f"(U+{ord(control.group()):04X} at position {control.start()}); "
+            "a sourcedId never does"
+        )
+    trimmed = value.strip()
+    if trimmed in (".", ".."):
+        raise ConfigurationError(
+            f"{where}: {name} {trimmed!r} is not a sourcedId: in a URL it means "
+            "this or the parent collection, so the request would read other records"
+        )
+    return trimmed
+
+
+def _body_or_none(response: Response) -> Any:
+    """The JSON body of a write answer, or ``None``: an unreadable answer is no failure."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ResponseFormatError:
+        return None
+
+
+def _echo_of(op: Operation, body: Any, url: str) -> dict[str, Any] | None:
+    if not isinstance(body, dict):
+        return None
+    try:
+        echo = extract_envelope(body, op.envelope_keys, collection=False, url=url)
+    except ResponseFormatError:
+        return None
+    return echo if isinstance(echo, dict) else None

@@ -1,6 +1,7 @@
 """The one converter between OneRoster wire dicts and the typed models.
 
-Reading is tolerant, writing is exact (DESIGN decision 2):
+Reading is tolerant, so that records real servers send are not lost; writing is exact, so
+that what this library sends follows OneRoster 1.1 (data model sections 4 and 5):
 
 * names: camelCase on the wire, snake_case in Python (``class`` -> ``class_``);
 * unknown fields are kept in ``extra`` and written back unchanged;
@@ -25,6 +26,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import reprlib
 import threading
 import types
 import typing
@@ -326,6 +328,24 @@ def _enum_in(members: list[Any]) -> type[enums.WireEnum] | None:
 
 def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed)
+    _register_leaf_hooks(conv, strict=strict)
+    union_factory = _union_structure_factory(conv, strict=strict)
+    conv.register_structure_hook_factory(_is_union, union_factory)
+    conv.register_structure_hook_factory(
+        _is_tuple, _tuple_structure_factory(conv, union_factory, strict=strict)
+    )
+    conv.register_unstructure_hook_factory(_is_union, _union_unstructure_factory(conv))
+    conv.register_unstructure_hook_factory(_is_tuple, _tuple_unstructure_factory(conv))
+    for model in _MODELS:
+        _register_model(conv, model, strict=strict)
+    return conv
+
+
+def _is_tuple(tp: Any) -> bool:
+    return typing.get_origin(tp) is tuple
+
+
+def _register_leaf_hooks(conv: cattrs.Converter, *, strict: bool) -> None:
     conv.register_structure_hook(str, _structure_str_strict if strict else _structure_str_tolerant)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(float, _structure_float)
@@ -336,37 +356,52 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
     conv.register_unstructure_hook(date, format_date)
     conv.register_unstructure_hook_func(_is_any_dict, dict)
 
-    def enum_hook(enum_cls: type[enums.WireEnum], *, optional: bool) -> Callable[[Any, Any], Any]:
-        allowed = ", ".join(repr(m.value) for m in enum_cls)
-        exact = enum_cls._value2member_map_
-        lookup = enum_cls.lookup
 
-        def structure_enum(value: Any, _: Any) -> Any:
-            # Hot path: an exact spelling is one dict lookup.
-            member = exact.get(value) if type(value) is str else None
-            if member is not None:
-                return member
-            if value is None and optional:
-                return None
-            if type(value) is not str:
-                if isinstance(value, enum_cls):
-                    return value
-                raise _BadValue(f"expected one of {allowed}", value)
-            member = lookup(value)
-            if member is not None:
-                return member
-            if strict:
-                raise _BadValue(f"expected one of {allowed}", value)
-            _kept.count += 1  # tells structure() to look for what to report
-            return value  # kept; reported by unknown_values()
+def _enum_hook(
+    enum_cls: type[enums.WireEnum], *, optional: bool, strict: bool
+) -> Callable[[Any, Any], Any]:
+    """Structure a vocabulary field: exact, then case-insensitive, else kept (tolerant)."""
+    allowed = ", ".join(repr(m.value) for m in enum_cls)
+    exact = enum_cls._value2member_map_
+    lookup = enum_cls.lookup
 
-        return structure_enum
+    def structure_enum(value: Any, _: Any) -> Any:
+        # Hot path: an exact spelling is one dict lookup.
+        member = exact.get(value) if type(value) is str else None
+        if member is not None:
+            return member
+        if value is None and optional:
+            return None
+        if type(value) is not str:
+            if isinstance(value, enum_cls):
+                return value
+            raise _BadValue(f"expected one of {allowed}", value)
+        member = lookup(value)
+        if member is not None:
+            return member
+        if strict:
+            raise _BadValue(f"expected one of {allowed}", value)
+        _kept.count += 1  # tells structure() to look for what to report
+        return value  # kept; reported by unknown_values()
+
+    return structure_enum
+
+
+def _union_structure_factory(
+    conv: cattrs.Converter, *, strict: bool
+) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    structure_str = _structure_str_strict if strict else _structure_str_tolerant
+
+    def structure_optional_str(value: Any, _: Any) -> Any:
+        if type(value) is str or value is None:
+            return value
+        return structure_str(value, str)
 
     def union_factory(tp: Any) -> Callable[[Any, Any], Any]:
         members, optional = _union_members(tp)
         enum_cls = _enum_in(members)
         if enum_cls is not None:
-            return enum_hook(enum_cls, optional=optional)
+            return _enum_hook(enum_cls, optional=optional, strict=strict)
         inner: Callable[[Any, Any], Any]
         if set(members) == {datetime, date}:
             inner = _structure_date_or_datetime
@@ -387,13 +422,15 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
 
         return structure_optional
 
-    structure_str = _structure_str_strict if strict else _structure_str_tolerant
+    return union_factory
 
-    def structure_optional_str(value: Any, _: Any) -> Any:
-        if type(value) is str or value is None:
-            return value
-        return structure_str(value, str)
 
+def _tuple_structure_factory(
+    conv: cattrs.Converter,
+    union_factory: Callable[[Any], Callable[[Any, Any], Any]],
+    *,
+    strict: bool,
+) -> Callable[[Any], Callable[[Any, Any], Any]]:
     def tuple_factory(tp: Any) -> Callable[[Any, Any], Any]:
         (elem, _ellipsis) = typing.get_args(tp)
         elem_hook = union_factory(elem) if _is_union(elem) else conv.get_structure_hook(elem)
@@ -420,6 +457,10 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
 
         return structure_tuple
 
+    return tuple_factory
+
+
+def _tuple_unstructure_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
     def tuple_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
         (elem, _ellipsis) = typing.get_args(tp)
         if elem is str:
@@ -429,6 +470,10 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
         elem_hook = conv.get_unstructure_hook(elem)
         return lambda value: [elem_hook(item) for item in value]
 
+    return tuple_unstructure_factory
+
+
+def _union_unstructure_factory(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
     def union_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
         members, _optional = _union_members(tp)
         if _enum_in(members) is not None:
@@ -438,17 +483,7 @@ def _build(*, strict: bool, detailed: bool) -> cattrs.Converter:
         hook = conv.get_unstructure_hook(members[0])
         return lambda value: None if value is None else hook(value)
 
-    def is_tuple(tp: Any) -> bool:
-        return typing.get_origin(tp) is tuple
-
-    conv.register_structure_hook_factory(_is_union, union_factory)
-    conv.register_structure_hook_factory(is_tuple, tuple_factory)
-    conv.register_unstructure_hook_factory(_is_union, union_unstructure_factory)
-    conv.register_unstructure_hook_factory(is_tuple, tuple_unstructure_factory)
-
-    for model in _MODELS:
-        _register_model(conv, model, strict=strict)
-    return conv
+    return union_unstructure_factory
 
 
 def _register_model(conv: cattrs.Converter, model: type[Any], *, strict: bool) -> None:
@@ -553,7 +588,13 @@ def structure(
     try:
         record: T = structure_record(data, model)
     except Exception as fast_failure:
-        raise _explain(data, model, strict=strict, fallback=fast_failure) from None
+        try:
+            error = _explain(data, model, strict=strict, fallback=fast_failure)
+        except RecursionError:  # pragma: no cover - a last guard; messages are bounded
+            error = RecordValidationError(
+                model=model.__name__, field=None, reason="a value is nested too deeply"
+            )
+        raise error from None
     if warnings is not None and _kept.count != kept_before:
         warnings.extend(unknown_values(record))
     return record
@@ -646,8 +687,15 @@ def _show(value: Any, field: str | None) -> str:
         kind = type(value).__name__
         article = "an" if kind[:1] in "aeiou" else "a"
         return f"{article} {kind}{size} (value hidden: personal data)"
-    text = repr(value)
+    # A string is sliced first (a cell may be megabytes long); nested values are
+    # abbreviated level by level, so a 10,000-deep list cannot raise RecursionError here.
+    text = repr(value[:80]) if isinstance(value, str) else _SHORT_REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
 
 
 # --- warnings for kept unknown values ---------------------------------------------------

@@ -1,27 +1,79 @@
-"""Lazy listings that cannot truncate silently (OneRoster 1.1 section 8.1, DESIGN decision 3).
+"""Lazy listings that never end short, long or wrong while saying they are complete.
 
-Paging order of preference: follow ``Link: rel="next"`` (never to another host); else use
-``X-Total-Count`` and advance the offset by what actually arrived (servers cap ``limit``
-without saying so); else stop on an empty page. A page shorter than the limit is never
-taken as the end. When the listing ends, what arrived is compared with the announced
-total: a shortfall, a repeated page or records that could not be read raise
-:class:`~oneroster_client.errors.IncompleteResultError` naming the counts, unless the
-caller asked to accept an incomplete listing and inspect it.
+OneRoster 1.1 pages collections with ``limit`` and ``offset`` and announces the size of
+the collection in ``X-Total-Count`` and the next page in ``Link: rel="next"`` (the
+specification's pagination rules). Servers get each of these wrong in their own way, so
+a listing checks every page and ends with :attr:`Listing.complete` ``True`` only when
+nothing was left unread, read twice or reported as failed. Otherwise it raises
+:class:`~oneroster_client.errors.IncompleteResultError` naming each problem, or, with
+``allow_incomplete=True``, ends with ``complete=False`` and :attr:`Listing.problems`.
+
+Choosing the next page:
+
+- **Link.** Follow ``Link: rel="next"`` while the server sends one. A relative target is
+  resolved against the URL of the page it came with (RFC 8288 section 3.2); a target on
+  another origin is refused with :class:`~oneroster_client.errors.ResponseFormatError`
+  (credentials would go there). A target carrying an ``offset`` must ask for exactly the
+  offset after the records received so far; one that would skip or re-read records is a
+  problem, and the listing goes on by offset itself, never following the server's links
+  again.
+- **Total.** Otherwise, while below ``X-Total-Count`` (or ``X-Count``), ask for the
+  offset after what actually arrived (servers cap ``limit`` without saying so).
+- **Empty page.** Otherwise read until an empty page. A page shorter than the limit is
+  never taken as the end.
+
+Rules checked on every page:
+
+- **A total on a page boundary.** When the announced total is reached by a *full* page
+  (as many records as the limit asked for, or as the largest page the server served
+  before another page followed), one more page is asked for: totals that are too low,
+  and servers that send the page's own length as the total, end exactly like this. The
+  check costs one request only when the total is a multiple of the page size. (A first
+  page that is both capped below the limit and the whole announced total cannot be
+  told from a small collection, and is taken as one.)
+- **Records past the total.** A page whose records go past the total announced with it
+  means the total is wrong: it is no longer used, the listing reads on until an empty
+  page, and it ends incomplete ("announced N records but M arrived").
+- **Repeats.** The sourcedId of every record handed out is remembered (a set of
+  strings; a record without one is remembered by a bounded rendering of it). A page
+  made only of records already handed out means the server ignores ``offset`` (or
+  sent the first page again): the listing stops there. A page with some repeats means
+  the server reorders records between pages, so others may have been skipped: the
+  repeats are left out and the listing is incomplete. Because every page must bring a
+  record not seen before, a listing cannot loop forever on a finite collection. (Pages
+  whose records a vendor preprocessor drops entirely carry nothing to compare: 20 of
+  them in a row end the listing.)
+- **Status errors.** A page answered ``200`` whose ``statusInfoSet`` reports an error
+  (severity ``error`` or codeMajor ``failure``/``unsupported``) makes the
+  listing incomplete.
+- **Counts.** At the end, records received are compared with the last announced total;
+  records that could not be read as the model are incomplete too (each is kept in
+  :attr:`Listing.errors` with its raw payload).
+
+With ``max_workers > 1`` and a total, the pages below the total are fetched in
+parallel (offsets generated lazily, at most ``max_workers`` requests in flight, fewer
+after a 429) and handed out in order. A page of another size than the first, or a total
+found wrong, ends the parallel part: the listing goes on one page at a time from the
+offset after the records received, with the same rules.
 """
 
 from __future__ import annotations
 
 import logging
+import reprlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import attrs
 
 from oneroster_client import converter
 from oneroster_client._naming import to_wire_name
+from oneroster_client._redact import redact_url
+from oneroster_client._urls import same_origin
 from oneroster_client.converter import ConversionWarning
 from oneroster_client.errors import (
     FilterError,
@@ -29,9 +81,10 @@ from oneroster_client.errors import (
     RecordValidationError,
     ResponseFormatError,
 )
+from oneroster_client.links import int_param, parse_link_header, resolve_link
 from oneroster_client.models import Record
-from oneroster_client.status import StatusInfo, warnings_from_body
-from oneroster_client.transport import Response, Transport, same_origin
+from oneroster_client.status import StatusInfo, parse_status_infos, warnings_from_body
+from oneroster_client.transport import Response, Transport
 
 __all__ = [
     "Listing",
@@ -76,7 +129,7 @@ class Page(Generic[M]):
         warnings: status infos riding on the answer (unknown sort or selection fields).
         errors: records of this page that could not be read.
         received: records on the page, readable or not.
-        next_url: the ``Link rel="next"`` URL, if any.
+        next_url: the ``Link rel="next"`` URL, if any, made absolute.
     """
 
     items: list[M]
@@ -88,41 +141,23 @@ class Page(Generic[M]):
     next_url: str | None = attrs.field(default=None, repr=False)
 
 
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """Parse an RFC 8288 ``Link`` header into ``{rel: url}``."""
-    links: dict[str, str] = {}
-    if not value:
-        return links
-    for part in _split_links(value):
-        section = part.strip()
-        if not section.startswith("<") or ">" not in section:
-            continue
-        url, _, params = section[1:].partition(">")
-        for param in params.split(";"):
-            name, _, rel = param.strip().partition("=")
-            if name.strip().lower() == "rel":
-                for token in rel.strip().strip('"').split():
-                    links.setdefault(token.lower(), url.strip())
-    return links
+@attrs.frozen
+class _Read(Generic[M]):
+    """A fetched page with what the listing's checks need, before they run.
 
+    Attributes:
+        page: the page as read.
+        limit: the ``limit`` the request asked for, when it said.
+        keys: the identity of each record handed on (its sourcedId), in order.
+        value_warnings: unknown enumeration values kept while reading the records.
+        status_errors: error status infos the server sent with the page.
+    """
 
-def _split_links(value: str) -> list[str]:
-    # Commas may occur inside <...>: split only outside angle brackets.
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in value:
-        if char == "<":
-            depth += 1
-        elif char == ">":
-            depth = max(0, depth - 1)
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
+    page: Page[M]
+    limit: int | None
+    keys: list[object] = attrs.field(repr=False)
+    value_warnings: list[ConversionWarning]
+    status_errors: tuple[StatusInfo, ...]
 
 
 def extract_envelope(body: Any, keys: Sequence[str], *, collection: bool, url: str) -> Any:
@@ -162,15 +197,45 @@ def extract_envelope(body: Any, keys: Sequence[str], *, collection: bool, url: s
     )
 
 
-def _total_of(headers: Mapping[str, str]) -> int | None:
+def _total_of(headers: Any) -> int | None:
     for name in ("X-Total-Count", "X-Count"):
         value = headers.get(name)
         if value is not None:
             try:
-                return int(value.strip())
-            except ValueError:
+                total = int(value.strip())
+            except ValueError:  # not a number, or too many digits to be one
                 return None
+            return total if total >= 0 else None
     return None
+
+
+# Records without a usable sourcedId are remembered by a bounded rendering: cheap, and
+# safe for deep or huge values.
+_FINGERPRINT = reprlib.Repr()
+_FINGERPRINT.maxlevel = 4
+_FINGERPRINT.maxstring = 200
+_FINGERPRINT.maxother = 200
+
+
+# Pages in a row whose records a preprocessor dropped entirely before a listing stops.
+_MAX_IDLE_PAGES = 20
+
+
+def _key_of(raw: Any) -> object:
+    """The identity of a wire record: its sourcedId, else a bounded rendering."""
+    if isinstance(raw, dict):
+        key = raw.get("sourcedId")
+        if type(key) is str:
+            return key
+        if type(key) is int:
+            return str(key)
+    return ("unidentified", _FINGERPRINT.repr(raw))
+
+
+def _key_of_item(item: Any) -> object:
+    if isinstance(item, Record):
+        return item.sourced_id
+    return _key_of(item)
 
 
 class Listing(Generic[M]):
@@ -181,9 +246,10 @@ class Listing(Generic[M]):
     :meth:`first` materialise, :meth:`count` asks the server for the total.
 
     After an iteration, :attr:`total`, :attr:`received`, :attr:`errors`,
-    :attr:`warnings` and :attr:`value_warnings` describe it. By default an incomplete
-    read raises :class:`IncompleteResultError` at the end; with ``allow_incomplete=True``
-    it ends quietly and :attr:`complete` is ``False``.
+    :attr:`warnings`, :attr:`value_warnings` and :attr:`problems` describe it. By
+    default an incomplete read raises :class:`IncompleteResultError` at the end; with
+    ``allow_incomplete=True`` it ends quietly and :attr:`complete` is ``False``. The
+    module documentation lists the rules.
     """
 
     def __init__(
@@ -216,6 +282,7 @@ class Listing(Generic[M]):
         self.max_workers = max_workers
         self.progress = progress
         self.preprocess = preprocess
+        self._request_params = _with_sourced_id(self.params)
         self._reset()
 
     def _reset(self) -> None:
@@ -227,13 +294,22 @@ class Listing(Generic[M]):
         self.value_warnings: list[ConversionWarning] = []
         self.complete: bool | None = None
         self.problems: list[str] = []
+        self._problem_kinds: set[str] = set()
+        self._seen: set[object] = set()
+        self._follow_links = True
+        self._exceeded_total: int | None = None
+        self._capacity = 0  # the largest page the server served before another followed
+        self._last_received = 0
+        self._idle_pages = 0
 
     def __repr__(self) -> str:
-        query = "&".join(f"{k}={v}" for k, v in self.params)
+        # Filter literals can be student data (names, emails): shown redacted.
+        query = unquote(redact_url("?" + urlencode(self.params, quote_via=quote)))
         state = (
             "" if self.complete is None else f", received={self.received}, complete={self.complete}"
         )
-        return f"Listing({self.model.__name__}, {self.path}{'?' + query if query else ''}{state})"
+        shown = query if self.params else ""
+        return f"Listing({self.model.__name__}, {self.path}{shown}{state})"
 
     # --- reading --------------------------------------------------------------------------
 
@@ -246,13 +322,22 @@ class Listing(Generic[M]):
 
         For partial records (``fields=`` without every field the model requires) and for
         looking at exactly what the server sent. Paging and the completeness checks are
-        the same as for models.
+        the same as for models; ``sourcedId`` is always requested, because the listing
+        needs it to tell a repeated record from a new one.
         """
         for page in self._pages(raw=True):
             yield from page.items  # type: ignore[misc]
 
     def pages(self) -> Iterator[Page[M]]:
-        """Yield pages in server order; the checks of the listing run after the last one."""
+        """Yield pages in server order; the checks of the listing run after the last one.
+
+        Raises:
+            FilterError: ``fields=`` leaves out fields the model requires.
+        """
+        self._check_fields()
+        return self._pages(raw=False)
+
+    def _check_fields(self) -> None:
         missing = missing_required_fields(self.model, dict(self.params).get("fields"))
         if missing:
             raise FilterError(
@@ -260,157 +345,305 @@ class Listing(Generic[M]):
                 f"{self.model.__name__} needs; add them, or iterate listing.dicts() to read "
                 "partial records as dicts"
             )
-        return self._pages(raw=False)
 
-    def _pages(self, *, raw: bool) -> Iterator[Page[M]]:
+    def _pages(self, *, raw: bool, sequential: bool = False) -> Generator[Page[M], None, None]:
         self._reset()
         self._raw = raw
-        first = self._fetch(self._url(0, self.page_size), offset=0)
-        yield first
-        if self.max_workers > 1 and first.total is not None and first.received:
-            yield from self._concurrent_rest(first)
-        else:
-            yield from self._sequential_rest(first)
+        first = self._fetch(self._url(0, self.page_size), offset=0, limit=self.page_size)
+        page = self._accept(first)
+        if page is None:  # pragma: no cover - a first page cannot repeat anything
+            self._finish()
+            return
+        yield page
+        last: _Read[M] | None = first
+        if not sequential and self._parallel(first):
+            # Paging by offsets from here on: the server's links are not needed.
+            self._follow_links = False
+            last = yield from self._concurrent_rest(first)
+        if last is not None:
+            yield from self._sequential_rest(last)
         self._finish()
 
-    def _sequential_rest(self, first: Page[M]) -> Iterator[Page[M]]:
-        page = first
-        offset = first.received
-        seen = {self._signature(first)} if first.received else set()
-        while True:
-            if page.next_url is not None:
-                next_url = self._check_next(page.next_url)
-                next_offset = _offset_of(next_url, offset)
-            elif page.total is not None:
-                if offset >= page.total or page.received == 0:
-                    return
-                next_url, next_offset = self._url(offset, self.page_size), offset
-            else:
-                if page.received == 0:
-                    return
-                next_url, next_offset = self._url(offset, self.page_size), offset
-            page = self._fetch(next_url, offset=next_offset)
-            if page.received:
-                signature = self._signature(page)
-                if signature in seen:
-                    self.problems.append(
-                        f"the page at offset {next_offset} repeats an earlier page; the server "
-                        "ignores offset or reordered records while paging"
-                    )
-                    return
-                seen.add(signature)
-            offset = next_offset + page.received
-            yield page
-            if page.received == 0:
-                return  # an empty page ends the listing whatever its links say
+    def _parallel(self, first: _Read[M]) -> bool:
+        page = first.page
+        return (
+            self.max_workers > 1
+            and page.total is not None
+            and self._exceeded_total is None
+            and 0 < page.received < page.total
+        )
 
-    def _concurrent_rest(self, first: Page[M]) -> Iterator[Page[M]]:
-        # The total is known: fetch the remaining pages in parallel, yield in order.
-        step = first.received or self.page_size
-        offsets = list(range(first.received, first.total or 0, step))
+    # --- sequential paging ----------------------------------------------------------------
+
+    def _sequential_rest(self, read: _Read[M]) -> Iterator[Page[M]]:
+        offset = read.page.offset + read.page.received
+        while True:
+            step = self._next_request(read, offset)
+            if step is None:
+                return
+            url, limit = step
+            read = self._fetch(url, offset=offset, limit=limit)
+            page = self._accept(read)
+            if page is None:
+                return
+            yield page
+            offset += read.page.received
+
+    def _next_request(self, read: _Read[M], offset: int) -> tuple[str, int | None] | None:
+        """The URL and limit of the page after ``read``, or ``None`` at the end."""
+        page = read.page
+        if page.received == 0:
+            return None  # an empty page ends the listing whatever its links say
+        if page.next_url is not None and self._follow_links:
+            link = self._checked_link(page.next_url, offset)
+            if link is not None:
+                return link, int_param(link, "limit")
+        total = self.total if self._exceeded_total is None else None
+        if total is not None and offset >= total and not self._is_full(read):
+            return None
+        return self._url(offset, self.page_size), self.page_size
+
+    def _is_full(self, read: _Read[M]) -> bool:
+        received = read.page.received
+        if read.limit is not None and received >= read.limit:
+            return True
+        return 0 < self._capacity <= received
+
+    def _checked_link(self, url: str, offset: int) -> str | None:
+        if not same_origin(url, self._transport.base_url):
+            shown = urlsplit(redact_url(url)).netloc or url[:100]
+            raise ResponseFormatError(
+                f"the server's next-page link for {self.path} points to another host "
+                f"({shown}); refusing to send credentials there",
+                url=self._transport.base_url,
+            )
+        asked = int_param(url, "offset")
+        if asked is None or asked == offset:
+            return url
+        gap = asked - offset
+        effect = f"skip {gap} record(s)" if gap > 0 else f"read {-gap} record(s) again"
+        self._problem(
+            "link",
+            f"the server's next-page link asks for offset {asked} after {offset} records, "
+            f"which would {effect}; paging by offset from there on",
+        )
+        self._follow_links = False
+        return None
+
+    # --- concurrent paging ----------------------------------------------------------------
+
+    def _concurrent_rest(self, first: _Read[M]) -> Generator[Page[M], None, _Read[M] | None]:
+        """Fetch the pages below the total in parallel; hand them out in order.
+
+        Returns:
+            the last page read, to go on from one page at a time, or ``None`` when the
+            listing stopped.
+        """
+        step = first.page.received
+        offsets = iter(range(step, first.page.total or 0, step))  # lazy: totals can be absurd
         limiter = _AdaptiveLimit(self.max_workers)
-        seen = {self._signature(first)} if first.received else set()
+        pending: deque[Future[_Read[M]]] = deque()
+        last = first
         with ThreadPoolExecutor(
             max_workers=self.max_workers, thread_name_prefix="oneroster-page"
         ) as pool:
-            futures: dict[int, Future[Page[M]]] = {}
-            position = 0
 
-            def submit_until_window() -> None:
-                nonlocal position
-                while position < len(offsets) and len(futures) < limiter.limit:
-                    offset = offsets[position]
-                    futures[offset] = pool.submit(
-                        self._fetch,
-                        self._url(offset, step),
-                        offset=offset,
-                        on_retry=limiter.on_retry,
+            def refill() -> None:
+                while len(pending) < limiter.limit:
+                    offset = next(offsets, None)
+                    if offset is None:
+                        return
+                    url = self._url(offset, step)
+                    pending.append(
+                        pool.submit(
+                            self._fetch, url, offset=offset, limit=step, on_retry=limiter.on_retry
+                        )
                     )
-                    position += 1
 
-            submit_until_window()
-            expected_next = first.received
-            for offset in offsets:
-                if offset not in futures:
-                    submit_until_window()
-                page = futures.pop(offset).result()
-                submit_until_window()
-                if page.received and self._signature(page) in seen:
-                    self.problems.append(f"the page at offset {offset} repeats an earlier page")
-                    for future in futures.values():
-                        future.cancel()
-                    return
-                seen.add(self._signature(page))
-                expected_next = offset + page.received
-                yield page
-                if page.received < step and expected_next < (first.total or 0):
-                    # A short page mid-listing: fall back to sequential reads from here.
-                    for future in futures.values():
-                        future.cancel()
-                    futures.clear()
-                    tail = attrs.evolve(page, next_url=None)
-                    yield from self._sequential_continue(tail, expected_next)
-                    return
+            try:
+                refill()
+                while pending:
+                    read = pending.popleft().result()
+                    page = self._accept(read)
+                    if page is None:
+                        return None
+                    yield page
+                    last = read
+                    if read.page.received != step or self._exceeded_total is not None:
+                        return last  # an odd page or a wrong total: one page at a time
+                    refill()
+            finally:
+                for future in pending:
+                    future.cancel()
+        return last
 
-    def _sequential_continue(self, page: Page[M], offset: int) -> Iterator[Page[M]]:
-        while page.total is not None and offset < page.total and page.received:
-            page = self._fetch(self._url(offset, self.page_size), offset=offset)
-            offset += page.received
-            yield page
+    # --- fetching and reading -------------------------------------------------------------
 
-    def _fetch(self, url: str, *, offset: int, on_retry: Any = None) -> Page[M]:
+    def _fetch(self, url: str, *, offset: int, limit: int | None, on_retry: Any = None) -> _Read[M]:
         response = self._transport.request("GET", url, on_retry=on_retry)
-        return self._read_page(response, offset)
+        return self._read_page(response, url, offset=offset, limit=limit, raw=self._raw)
 
-    def _read_page(self, response: Response, offset: int) -> Page[M]:
+    def _read_page(
+        self, response: Response, url: str, *, offset: int, limit: int | None, raw: bool
+    ) -> _Read[M]:
+        # Runs on worker threads: reads the answer, changes nothing on the listing.
         body = response.json()
-        raw_records = extract_envelope(body, self.keys, collection=True, url=response.url)
-        if not isinstance(raw_records, list):
-            raise ResponseFormatError(
-                f"{self.keys[0]!r} in the answer from {urlsplit(response.url).path} is not a list",
-                url=response.url,
-            )
+        raw_records = self._records_in(body, response.url)
         received = len(raw_records)
         if self.preprocess is not None:
             # Vendor adapters repair raw records here; what arrived is still counted above.
             raw_records = self.preprocess(raw_records)
+        keys = [_key_of(record) for record in raw_records]
+        value_warnings: list[ConversionWarning] = []
+        if raw:
+            items: list[Any] = raw_records
+            errors: list[RecordError] = []
+        else:
+            items, errors = self._structure(raw_records, offset, value_warnings)
+        link = parse_link_header(response.headers.get("Link")).get("next")
+        page: Page[M] = Page(
+            items=items,
+            offset=offset,
+            total=_total_of(response.headers),
+            warnings=warnings_from_body(body),
+            errors=errors,
+            received=received,
+            next_url=None if link is None else resolve_link(link, url),
+        )
+        status_errors = tuple(info for info in parse_status_infos(body) if info.is_error)
+        return _Read(page, limit, keys, value_warnings, status_errors)
+
+    def _records_in(self, body: Any, url: str) -> list[Any]:
+        records = extract_envelope(body, self.keys, collection=True, url=url)
+        if not isinstance(records, list):
+            raise ResponseFormatError(
+                f"{self.keys[0]!r} in the answer from {urlsplit(url).path} is not a list",
+                url=url,
+            )
+        return records
+
+    def _structure(
+        self, raw_records: list[Any], offset: int, value_warnings: list[ConversionWarning]
+    ) -> tuple[list[M], list[RecordError]]:
         structure = converter.structure
         model, strict = self.model, self.strict
         items: list[M] = []
         errors: list[RecordError] = []
-        value_warnings: list[ConversionWarning] = []
-        if self._raw:
-            items = raw_records
-        else:
-            for index, raw in enumerate(raw_records):
-                try:
-                    items.append(structure(raw, model, strict=strict, warnings=value_warnings))
-                except RecordValidationError as exc:
-                    errors.append(RecordError(position=offset + index, raw=raw, error=exc))
-        warnings = warnings_from_body(body)
-        total = _total_of(response.headers)
-        next_url = parse_link_header(response.headers.get("Link")).get("next")
-        with _LOCK:
-            self.received += received
-            self.errors.extend(errors)
-            self.warnings.extend(w for w in warnings if w not in self.warnings)
-            self.value_warnings.extend(value_warnings)
-            if total is not None:
-                self.total = total
-        if self.progress is not None:
-            self.progress(self.received, self.total)
-        return Page(
-            items=items,
-            offset=offset,
-            total=total,
-            warnings=warnings,
-            errors=errors,
-            received=received,
-            next_url=next_url,
+        for index, raw in enumerate(raw_records):
+            try:
+                items.append(structure(raw, model, strict=strict, warnings=value_warnings))
+            except RecordValidationError as exc:
+                errors.append(RecordError(position=offset + index, raw=raw, error=exc))
+        return items, errors
+
+    # --- the checks -----------------------------------------------------------------------
+
+    def _accept(self, read: _Read[M]) -> Page[M] | None:
+        """Run the checks on a page in listing order; ``None`` ends the listing."""
+        page = read.page
+        if read.keys:
+            checked = self._without_repeats(read)
+            if checked is None:
+                return None
+            page = checked
+            self._idle_pages = 0
+        elif read.page.received:
+            # Records arrived but a vendor preprocessor handed none on: nothing to check
+            # for repeats, so a bound keeps a server that repeats such pages from looping.
+            self._idle_pages += 1
+            if self._idle_pages >= _MAX_IDLE_PAGES:
+                self._problem(
+                    "idle",
+                    f"{_MAX_IDLE_PAGES} pages in a row up to offset {read.page.offset} "
+                    "brought no record to hand out; the server seems to repeat itself",
+                )
+                return None
+        if read.page.received:
+            self._capacity = max(self._capacity, self._last_received)
+            self._last_received = read.page.received
+        if read.status_errors:
+            self._status_problem(read)
+        total = read.page.total
+        beyond = total is not None and read.page.offset + read.page.received > total
+        if beyond and self._exceeded_total is None:
+            self._exceeded_total = total  # the total is wrong: read until an empty page
+        self._account(read, page)
+        return page
+
+    def _without_repeats(self, read: _Read[M]) -> Page[M] | None:
+        keys, seen = read.keys, self._seen
+        fresh = set(keys)
+        if len(fresh) == len(keys) and seen.isdisjoint(fresh):
+            seen.update(fresh)
+            return read.page  # the common case: costs one set per page
+        offset = read.page.offset
+        if fresh <= seen:
+            self._problem(
+                "repeat",
+                f"the page at offset {offset} repeats an earlier page; the server ignores "
+                "offset or reordered records while paging",
+            )
+            return None
+        page = self._drop_repeats(read.page)
+        repeated = len(keys) - (len(page.items) + len(page.errors))
+        self._problem(
+            "overlap",
+            f"{repeated} record(s) on the page at offset {offset} repeat records already "
+            "received (left out); the server reorders records while paging, so others may "
+            "have been missed",
+        )
+        return page
+
+    def _drop_repeats(self, page: Page[M]) -> Page[M]:
+        seen = self._seen
+        items: list[M] = []
+        for item in page.items:
+            key = _key_of_item(item)
+            if key not in seen:
+                seen.add(key)
+                items.append(item)
+        errors: list[RecordError] = []
+        for error in page.errors:
+            key = _key_of(error.raw)
+            if key not in seen:
+                seen.add(key)
+                errors.append(error)
+        return attrs.evolve(page, items=items, errors=errors)
+
+    def _status_problem(self, read: _Read[M]) -> None:
+        info = read.status_errors[0]
+        codes = ", ".join(
+            str(part) for part in (info.code_major, info.code_minor_raw) if part is not None
+        )
+        self._problem(
+            "status",
+            f"the server answered the page at offset {read.page.offset} with an error "
+            f"status ({codes or 'severity error'}); what it could not serve is missing",
         )
 
+    def _account(self, read: _Read[M], page: Page[M]) -> None:
+        self.received += read.page.received
+        self.errors.extend(page.errors)
+        self.warnings.extend(w for w in page.warnings if w not in self.warnings)
+        self.value_warnings.extend(read.value_warnings)
+        if page.total is not None:
+            self.total = page.total
+        if self.progress is not None:
+            self.progress(self.received, self.total)
+
+    def _problem(self, kind: str, message: str) -> None:
+        # One message per kind: a server that gets every page wrong gives one line.
+        if kind not in self._problem_kinds:
+            self._problem_kinds.add(kind)
+            self.problems.append(message)
+
     def _finish(self) -> None:
-        if self.total is not None and self.received != self.total:
+        if self._exceeded_total is not None:
+            self.problems.append(
+                f"the server announced {self._exceeded_total} records but {self.received} "
+                "arrived: records kept coming after the announced total, so it is wrong"
+            )
+        elif self.total is not None and self.received != self.total:
             self.problems.append(
                 f"the server announced {self.total} records but {self.received} arrived"
             )
@@ -420,33 +653,22 @@ class Listing(Generic[M]):
                 "(see listing.errors for each one with its raw payload)"
             )
         self.complete = not self.problems
-        if self.problems:
-            message = f"incomplete listing of {self.path}: " + "; ".join(self.problems)
-            if self.allow_incomplete:
-                logger.warning("%s", message)
-                return
-            raise IncompleteResultError(message)
+        self._report_problems()
+
+    def _report_problems(self) -> None:
+        if not self.problems:
+            return
+        message = f"incomplete listing of {self.path}: " + "; ".join(self.problems)
+        if self.allow_incomplete:
+            logger.warning("%s", message)
+            return
+        raise IncompleteResultError(message)
 
     # --- helpers ------------------------------------------------------------------------
 
     def _url(self, offset: int, limit: int) -> str:
-        params = [*self.params, ("limit", str(limit)), ("offset", str(offset))]
+        params = [*self._request_params, ("limit", str(limit)), ("offset", str(offset))]
         return self._transport.url_for(self.path, params)
-
-    def _check_next(self, url: str) -> str:
-        if not same_origin(url, self._transport.base_url):
-            raise ResponseFormatError(
-                f"the server's next-page link for {self.path} points to another host "
-                f"({urlsplit(url).netloc}); refusing to send credentials there",
-                url=self._transport.base_url,
-            )
-        return url
-
-    @staticmethod
-    def _signature(page: Page[Any]) -> tuple[Any, ...]:
-        ids = [getattr(item, "sourced_id", None) for item in page.items]
-        ids += [repr(error.raw)[:100] for error in page.errors]
-        return (page.received, tuple(ids[:3]), tuple(ids[-3:]))
 
     # --- conveniences -------------------------------------------------------------------
 
@@ -455,39 +677,47 @@ class Listing(Generic[M]):
         return list(self)
 
     def first(self, count: int = 1) -> list[M]:
-        """The first ``count`` records, fetching only the pages needed."""
-        found: list[M] = []
+        """The first ``count`` records, fetching only the pages needed.
+
+        Raises:
+            FilterError: ``fields=`` leaves out fields the model requires (as for
+                :meth:`pages`).
+            IncompleteResultError: the pages read had problems (unless
+                ``allow_incomplete``).
+        """
         if count <= 0:
-            return found
+            return []
+        self._check_fields()
+        found: list[M] = []
         saved = self.page_size
-        self.page_size = min(saved, max(count, 1))
+        self.page_size = min(saved, count)
+        pages = self._pages(raw=False, sequential=True)
         try:
-            self._reset()
-            page = self._fetch(self._url(0, self.page_size), offset=0)
-            found.extend(page.items[:count])
-            if len(found) < count:
-                for item in self._rest_after(page):
-                    found.append(item)
-                    if len(found) >= count:
-                        break
+            for page in pages:
+                found.extend(page.items[: count - len(found)])
+                if len(found) >= count:
+                    break
         finally:
+            pages.close()
             self.page_size = saved
+        if self.complete is None:
+            self._report_problems()  # stopped early: what was read must still be sound
         return found
 
-    def _rest_after(self, first: Page[M]) -> Iterator[M]:
-        for page in self._sequential_rest(first):
-            yield from page.items
-
     def count(self) -> int:
-        """The number of records, from ``X-Total-Count`` when the server sends it.
+        """The number of records, from ``X-Total-Count`` when the server sends one.
 
-        Without that header the listing is read in full (records are not kept).
+        A total that the one-record probe cannot back (the total equals the records on
+        the page, as with servers that send the page's length) is not trusted: the
+        listing is then read in full (records are not kept).
         """
         response = self._transport.request("GET", self._url(0, 1))
         total = _total_of(response.headers)
         if total is not None:
-            return total
-        return sum(1 for _ in self)
+            received = len(self._records_in(response.json(), response.url))
+            if total > received or total == received == 0:
+                return total
+        return sum(len(page.items) for page in self._pages(raw=True))
 
     def to_dataframe(self) -> Any:
         """The records as a pandas DataFrame, one column per wire field.
@@ -516,6 +746,16 @@ def missing_required_fields(model: type[Record], fields: str | None) -> list[str
     ]
 
 
+def _with_sourced_id(params: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``params`` with ``sourcedId`` added to a ``fields`` selection that leaves it out."""
+    result = []
+    for name, value in params:
+        if name == "fields" and "sourcedId" not in {f.strip() for f in value.split(",")}:
+            value = f"sourcedId,{value}"
+        result.append((name, value))
+    return tuple(result)
+
+
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in row.items():
@@ -530,19 +770,6 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
-
-
-def _offset_of(url: str, default: int) -> int:
-    for name, value in parse_qsl(urlsplit(url).query):
-        if name == "offset":
-            try:
-                return int(value)
-            except ValueError:
-                return default
-    return default
-
-
-_LOCK = threading.Lock()
 
 
 class _AdaptiveLimit:

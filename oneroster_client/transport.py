@@ -34,9 +34,9 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 
-from oneroster_client._version import __version__
 from oneroster_client._redact import authorization_secrets, redact_url
 from oneroster_client._urls import check_service_url
+from oneroster_client._version import __version__
 from oneroster_client.errors import ConfigurationError, ResponseFormatError, TransportError
 from oneroster_client.retry import RetryPolicy, RetryState
 from oneroster_client.status import error_from_response

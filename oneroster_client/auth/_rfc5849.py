@@ -34,6 +34,8 @@ from authlib.oauth1.rfc5849.signature import (
 )
 from authlib.oauth1.rfc5849.util import escape
 
+from oneroster_client.auth._common import parse_authorization_header
+
 __all__ = ["OneRosterClientAuth", "base_string", "escape", "signature_function"]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -202,8 +204,6 @@ class OneRosterClientAuth(ClientAuth):  # type: ignore[misc]  # authlib ships no
         The parameters are read back from the rendered header, so the signature covers
         what goes on the wire.
         """
-        from oneroster_client.auth.oauth1 import parse_authorization_header
-
         sign = self.SIGNATURE_METHODS.get(self.signature_method)
         if sign is None:
             raise ValueError(f"unsupported signature method {self.signature_method!r}")

@@ -9,18 +9,16 @@ functions :func:`percent_encode`, :func:`signature_base_string`, :func:`sign` an
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Literal
-from urllib.parse import unquote
 
 import requests
 from requests.auth import AuthBase
 
 from oneroster_client._redact import mask
-from oneroster_client.auth._common import UNSAFE_HEADER_CHARS
+from oneroster_client.auth._common import UNSAFE_HEADER_CHARS, parse_authorization_header
 from oneroster_client.errors import ConfigurationError
 
 __all__ = [
@@ -124,44 +122,6 @@ def sign(base_string: str, secret: str, signature_method: str) -> str:
         raise ConfigurationError(_UNSUPPORTED.format(method=signature_method))
     signature: str = function(base_string, secret, None)
     return signature
-
-
-_AUTH_PARAM = re.compile(r'\s*([^\s=,]+)\s*=\s*(?:"([^"]*)"|([^\s,"]*))\s*(?:,|$)')
-
-
-def parse_authorization_header(value: str) -> dict[str, str]:
-    """Decode an ``Authorization: OAuth ...`` header value into its parameters.
-
-    Parameter values are percent-decoded (RFC 5849 section 3.5.1), except ``realm``, which
-    is a plain quoted string.
-
-    Args:
-        value: the header value, e.g. ``'OAuth oauth_consumer_key="k", oauth_nonce="n"'``.
-
-    Returns:
-        The parameters by name, decoded.
-
-    Raises:
-        ValueError: the value does not use the ``OAuth`` scheme or is malformed.
-    """
-    scheme, _, rest = value.strip().partition(" ")
-    if scheme.lower() != "oauth":
-        raise ValueError("not an OAuth 1 Authorization header: the scheme must be 'OAuth'")
-    params: dict[str, str] = {}
-    position = 0
-    rest = rest.strip()
-    while position < len(rest):
-        match = _AUTH_PARAM.match(rest, position)
-        if match is None or match.end() == position:
-            raise ValueError(
-                f"malformed OAuth Authorization header near character {position}: expected "
-                'name="value" pairs separated by commas'
-            )
-        name = match.group(1)
-        raw = match.group(2) if match.group(2) is not None else match.group(3)
-        params[name] = raw if name == "realm" else unquote(raw)
-        position = match.end()
-    return params
 
 
 def _signed_form_body(r: requests.PreparedRequest) -> str | bytes | None:

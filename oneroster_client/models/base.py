@@ -71,6 +71,8 @@ class WireObject:
         Raises:
             RecordValidationError: naming the model, the field path and what was wrong.
         """
+        # Imported at call time: the converter imports the models, and the models must not
+        # import it back at module level (no import cycle, models stay the bottom layer).
         from oneroster_client import converter
 
         return converter.structure(data, cls, strict=strict, warnings=warnings)
@@ -90,7 +92,7 @@ class WireObject:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the wire-shaped dict: camelCase names, spec date formats, extras included."""
-        from oneroster_client import converter
+        from oneroster_client import converter  # at call time, as in from_dict
 
         return converter.unstructure(self)
 
@@ -99,12 +101,15 @@ class WireObject:
 class GUIDRef(WireObject):
     """A reference to another record: ``{"href": ..., "sourcedId": ..., "type": ...}``.
 
-    ``href`` may be absolute, relative or missing; never follow it across hosts.
+    ``href`` may be absolute, relative or missing; never follow it across hosts. Two
+    references are equal when they name the same record (``sourcedId`` and ``type``): the
+    ``href`` only says where one server serves it, so the same reference read over REST
+    (with an ``href``) and from a CSV package (without one) compares equal.
     """
 
     sourced_id: str
     type: GUIDType | str | None = None
-    href: str | None = None
+    href: str | None = attrs.field(default=None, eq=False)
 
     def __repr__(self) -> str:
         kind = f", type={str(self.type)!r}" if self.type is not None else ""

@@ -63,15 +63,25 @@ class District:
         return {name: self.models(name) for name in COLLECTION_MODELS}
 
     @classmethod
-    def from_csv_package(cls, source: str | os.PathLike[str]) -> District:
+    def from_csv_package(cls, source: str | os.PathLike[str], **limits: int) -> District:
         """Read a OneRoster 1.1 CSV package (folder or zip) into a district.
 
         Rows that cannot be read are left out of the district; they are listed, with file,
         line and column, in the returned district's ``csv_errors``.
+
+        Args:
+            source: the package folder or zip file.
+            **limits: ``max_file_size`` and ``max_line_size``, passed to
+                :func:`~oneroster_client.csv_package.read_package`.
+
+        Raises:
+            CsvPackageError: the package cannot be read at all (no manifest, not a
+                readable zip, a file present twice).
         """
+        # Imported here: the CSV package is only needed by callers that read one.
         from oneroster_client.csv_package import read_package
 
-        package = read_package(source)
+        package = read_package(source, **limits)
         district = cls.from_records(package.load())
         district.csv_errors = list(package.errors)
         return district

@@ -35,13 +35,41 @@ import gc
 import itertools
 import math
 import random
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from oneroster_client.converter import format_datetime
+from oneroster_client.testing.catalogue import (
+    ALL_GRADES,
+    CATALOGUE,
+    CATEGORIES,
+    CLASS_SIZE,
+    COMMENTS,
+    DISTRICT_SUFFIXES,
+    FAMILY_NAMES,
+    FEMALE_NAMES,
+    FOREIGN_BIRTH,
+    GENERIC_TOPICS,
+    GRADE_AGE,
+    GRADE_WEIGHTS,
+    LEVEL_GRADES,
+    LEVEL_SUFFIX,
+    MALE_NAMES,
+    PLACES,
+    RESOURCES,
+    SCHOOL_NAMESAKES,
+    SCHOOL_PLACE_HEADS,
+    SCHOOL_PLACE_TAILS,
+    SCORE_MAXIMA,
+    SCORE_MAXIMA_WEIGHTS,
+    SLUGS,
+    STATES,
+    TOPICS,
+    CourseSpec,
+    slug,
+)
 from oneroster_client.testing.district import COLLECTION_MODELS, District
 
 __all__ = ["generate_district"]
@@ -55,350 +83,6 @@ _SECTIONS_PER_TEACHER = 5
 _STAMP_POOL_SIZE = 4096
 _ACTIVE = "active"
 _DELETED = "tobedeleted"
-
-# --- vocabulary ------------------------------------------------------------------------
-
-_ELEMENTARY_GRADES = ("PK", "KG", "01", "02", "03", "04", "05")
-_MIDDLE_GRADES = ("06", "07", "08")
-_HIGH_GRADES = ("09", "10", "11", "12")
-_ALL_GRADES = _ELEMENTARY_GRADES + _MIDDLE_GRADES + _HIGH_GRADES
-# Pre-K classes are smaller than a full grade cohort.
-_GRADE_WEIGHTS = {grade: (0.45 if grade == "PK" else 1.0) for grade in _ALL_GRADES}
-_GRADE_AGE = {
-    grade: (4 if grade == "PK" else 5 if grade == "KG" else int(grade) + 5) for grade in _ALL_GRADES
-}
-_GRADE_NAMES = {
-    "PK": "Pre-Kindergarten",
-    "KG": "Kindergarten",
-    **{f"{n:02d}": f"Grade {n}" for n in range(1, 13)},
-}
-# Two digits for SCED-like prior-to-secondary codes ("510" + digits).
-_GRADE_DIGITS = {"PK": "97", "KG": "98", **{f"{n:02d}": f"{n:02d}" for n in range(1, 9)}}
-
-_LEVEL_GRADES = {
-    "elementary": _ELEMENTARY_GRADES,
-    "middle": _MIDDLE_GRADES,
-    "high": _HIGH_GRADES,
-    "k8": _ELEMENTARY_GRADES + _MIDDLE_GRADES,
-    "k12": _ALL_GRADES,
-}
-_LEVEL_SUFFIX = {
-    "elementary": "Elementary School",
-    "middle": "Middle School",
-    "high": "High School",
-    "k8": "K-8 School",
-    "k12": "School",
-}
-_CLASS_SIZE = {"elementary": 22, "middle": 26, "high": 28, "k8": 24, "k12": 24}
-
-_STATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("CA", "06", ("Los Angeles", "San José", "Fresno", "Sacramento", "Oakland")),
-    ("TX", "48", ("Houston", "San Antonio", "El Paso", "Austin", "Dallas")),
-    ("WA", "53", ("Seattle", "Spokane", "Tacoma", "Yakima")),
-    ("IL", "17", ("Chicago", "Aurora", "Rockford", "Joliet")),
-    ("MN", "27", ("Minneapolis", "Saint Paul", "Rochester", "Duluth")),
-    ("AZ", "04", ("Phoenix", "Tucson", "Mesa", "Flagstaff")),
-    ("NY", "36", ("New York", "Buffalo", "Rochester", "Syracuse")),
-    ("GA", "13", ("Atlanta", "Savannah", "Augusta", "Macon")),
-)
-_FOREIGN_BIRTH: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("MX", ("Ciudad de México", "Guadalajara", "Monterrey", "Puebla")),
-    ("VN", ("Hà Nội", "Thành phố Hồ Chí Minh", "Đà Nẵng")),
-    ("IN", ("Mumbai", "Bengaluru", "Chennai", "Hyderabad")),
-    ("CN", ("Guangzhou", "Shanghai", "Chengdu")),
-    ("PH", ("Quezon City", "Cebu City", "Davao City")),
-    ("SV", ("San Salvador", "Santa Ana")),
-    ("GT", ("Guatemala City", "Quetzaltenango")),
-    ("SO", ("Mogadishu", "Hargeisa")),
-    ("UA", ("Kyiv", "Lviv", "Kharkiv")),
-    ("KR", ("Seoul", "Busan")),
-)
-_PLACES = (
-    "Maple Valley", "Riverside", "Cedar Falls", "Lakewood", "Pine Ridge", "Harbor City",
-    "Silver Creek", "Fairview", "Brookhaven", "Mesa Verde", "Prairie View", "Eastwood",
-)  # fmt: skip
-_DISTRICT_SUFFIXES = ("Unified School District", "Public Schools", "School District")
-_SCHOOL_NAMESAKES = (
-    "César Chávez", "Sally Ride", "Roberto Clemente", "Maya Angelou", "Sojourner Truth",
-    "Thurgood Marshall", "Dolores Huerta", "Frederick Douglass", "Rosa Parks",
-    "Jackie Robinson", "Amelia Earhart", "George Washington Carver", "Sequoyah",
-    "Patsy Mink", "Fred Korematsu", "Sonia Sotomayor", "Mae Jemison", "Harriet Tubman",
-    "John Muir", "Ellen Ochoa", "Katherine Johnson", "Benjamin Franklin", "Abraham Lincoln",
-    "Eleanor Roosevelt", "Langston Hughes", "Grace Hopper", "Wilma Mankiller",
-    "Duke Kahanamoku", "Jim Thorpe", "Chien-Shiung Wu",
-)  # fmt: skip
-_SCHOOL_PLACE_HEADS = (
-    "Oak", "Maple", "Cedar", "Willow", "Pine", "Aspen", "Birch", "Sycamore", "Juniper",
-    "Magnolia", "Sunset", "Lakeview", "Riverbend", "Hillcrest", "Meadow", "Eagle", "Falcon",
-    "Canyon", "Prairie", "Harbor",
-)  # fmt: skip
-_SCHOOL_PLACE_TAILS = (
-    "Grove", "Ridge", "Park", "Creek", "Hill", "Valley", "Heights", "Point", "Springs", "Glen",
-)  # fmt: skip
-
-_FEMALE_NAMES = (
-    "Olivia", "Emma", "Ava", "Sophia", "Isabella", "Mia", "Amelia", "Harper", "Evelyn",
-    "Abigail", "Emily", "Ella", "Zoë", "Chloé", "Renée", "Siobhán", "Sofía", "María",
-    "Lucía", "Valentina", "Camila", "Ximena", "Guadalupe", "Mai", "Linh", "Ngọc", "Thảo",
-    "Aaliyah", "Imani", "Nia", "Amara", "Chiamaka", "Fatima", "Aisha", "Mariam", "Layla",
-    "Yasmin", "Priya", "Ananya", "Saanvi", "Mei", "Yuna", "Ji-woo", "Seo-yeon", "Hana",
-    "Sakura", "Anastasia", "Zofia", "Agnieszka", "Ingrid", "Astrid", "Freya", "Leilani",
-    "Nizhoni", "Aiyana", "Hannah", "Grace", "Lily", "Madison", "Natalie", "Claire",
-    "Penelope", "Rosa", "Ana", "Beatriz", "Inés", "Gabriela", "Elena", "Noor", "Zainab",
-    "Aurora", "Esther", "Miriam", "Rachel", "Anne-Marie", "Hélène", "Dagný",
-)  # fmt: skip
-_MALE_NAMES = (
-    "Liam", "Noah", "Oliver", "Elijah", "James", "William", "Benjamin", "Lucas", "Henry",
-    "Alexander", "Mason", "Ethan", "Daniel", "Matthew", "José", "Juan", "Luis", "Carlos",
-    "Miguel", "Diego", "Mateo", "Santiago", "Alejandro", "Jesús", "Ángel", "Andrés", "Minh",
-    "Huy", "Quang", "Đức", "Tuấn", "Jamal", "Malik", "DeShawn", "Darnell", "Kwame",
-    "Chinedu", "Oluwaseun", "Mohammed", "Omar", "Ahmed", "Yusuf", "Ali", "Arjun", "Rohan",
-    "Aarav", "Wei", "Jun", "Hiroshi", "Kenji", "Haruto", "Min-jun", "Seo-jun", "Dmitri",
-    "Ivan", "Mikhail", "Łukasz", "Piotr", "Björn", "Søren", "Lars", "Émile", "François",
-    "Jean-Luc", "Théo", "Rafael", "João", "Kai", "Keoni", "Ahanu", "Michael", "David",
-    "Joseph", "Samuel", "Jacob", "Caleb", "Isaac", "Nathan", "Ryan", "Patrick", "Connor",
-    "Finn", "Ömer", "Zoltán",
-)  # fmt: skip
-_FAMILY_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
-    "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Thompson", "White",
-    "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Hill", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell", "Roberts",
-    "Campbell", "Evans", "Turner", "García", "Martínez", "Rodríguez", "Hernández", "López",
-    "González", "Pérez", "Sánchez", "Ramírez", "Torres", "Flores", "Rivera", "Gómez",
-    "Díaz", "Cruz", "Morales", "Ortiz", "Gutiérrez", "Reyes", "Jiménez", "Álvarez",
-    "Muñoz", "Núñez", "Peña", "Castillo", "Vargas", "Romero", "Silva", "Santos", "Oliveira",
-    "Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Đặng", "Kim", "Park", "Lee", "Choi", "Wang",
-    "Li", "Zhang", "Chen", "Liu", "Huang", "Patel", "Shah", "Singh", "Kumar", "Gupta",
-    "Reddy", "Nakamura", "Tanaka", "Sato", "Suzuki", "Ivanov", "Petrov", "Kowalski",
-    "Wiśniewski", "Dvořák", "Müller", "Schröder", "Çelik", "Yılmaz", "Haddad", "Khalil",  # noqa: RUF001
-    "Hassan", "Ahmed", "Farah", "Abdi", "Mohamed", "Okafor", "Adeyemi", "Mensah", "Begay",
-    "Yazzie", "Tsosie", "Kealoha", "Goldberg", "Cohen", "Murphy", "O'Brien", "O'Connor",
-    "Sullivan", "Kelly", "Walsh", "MacDonald", "D'Angelo", "de la Cruz", "Van der Berg",
-    "García-López", "Smith-Jones", "St. Pierre", "Lindqvist", "Johansson", "Ødegaard",
-)  # fmt: skip
-_COMMENTS = (
-    "Great work!",
-    "Excellent effort — keep it up.",
-    "Please see me about corrections.",
-    "Late submission, 10% deducted.",
-    "Missing work: please turn in by Friday.",
-    "¡Excelente trabajo!",
-    "Show your reasoning on each step.",
-    "Retake available during office hours.",
-)
-_TOPICS = {
-    "English Language Arts": ("Narrative Writing", "Poetry", "Main Idea", "Argument Essay"),
-    "Mathematics": ("Fractions", "Linear Equations", "Ratios", "Geometry Proofs"),
-    "Science": ("Ecosystems", "Forces and Motion", "The Cell", "Chemical Reactions"),
-    "Social Studies": ("Ancient Civilizations", "The Constitution", "Map Skills", "Economics"),
-}
-_GENERIC_TOPICS = ("Unit 1", "Unit 2", "Unit 3", "Review", "Midterm", "Final")
-
-# (title, weight) of the district's line item categories.
-_CATEGORIES = (
-    ("Homework", 30),
-    ("Classwork", 20),
-    ("Quiz", 20),
-    ("Test", 12),
-    ("Project", 8),
-    ("Participation", 5),
-    ("Lab", 5),
-)
-_SCORE_MAXIMA = (100.0, 10.0, 20.0, 50.0)
-_SCORE_MAXIMA_WEIGHTS = (70, 10, 10, 10)
-
-# (title, subject or None for class-level only, roles, importance, vendor)
-_RESOURCES = (
-    ("Fraction Frenzy Practice", "Mathematics", ("student", "teacher"), "primary", "NUMB"),
-    ("Algebra Tiles Interactive", "Mathematics", ("student",), "secondary", "NUMB"),
-    ("Open Library Reader", "English Language Arts", ("student", "teacher"), "primary", "OPLB"),
-    ("Virtual Lab Bench", "Science", ("student", "teacher"), "primary", "VLAB"),
-    ("Primary Source Explorer", "Social Studies", ("student",), "secondary", "HIST"),
-    ("¡Hablemos! Spanish Audio", "World Languages", ("student",), "primary", "HABL"),
-    ("Code Studio Sandbox", "Computer Science", ("student", "teacher"), "primary", "CODE"),
-    ("Teacher Answer Keys", None, ("teacher",), "secondary", "NUMB"),
-)
-
-
-class _CourseSpec(NamedTuple):
-    code: str
-    title: str
-    subject: str
-    sced: str
-    grades: tuple[str, ...]
-    kind: str  # "homeroom", "core" or "elective"
-
-
-def _catalogue() -> tuple[_CourseSpec, ...]:
-    """The district course catalogue; each school offers the courses of its grades."""
-    specs: list[_CourseSpec] = []
-    for grade in _ELEMENTARY_GRADES:
-        name, digits = _GRADE_NAMES[grade], _GRADE_DIGITS[grade]
-        specs += [
-            _CourseSpec(
-                f"HR-{grade}", f"{name} Homeroom", "Homeroom", f"720{digits}", (grade,), "homeroom"
-            ),
-            _CourseSpec(
-                f"ELA-{grade}",
-                f"{name} English Language Arts",
-                "English Language Arts",
-                f"510{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"MATH-{grade}",
-                f"{name} Mathematics",
-                "Mathematics",
-                f"520{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"SCI-{grade}", f"{name} Science", "Science", f"530{digits}", (grade,), "core"
-            ),
-            _CourseSpec(
-                f"SS-{grade}",
-                f"{name} Social Studies",
-                "Social Studies",
-                f"540{digits}",
-                (grade,),
-                "core",
-            ),
-        ]
-    middle_titles = {
-        "06": ("Mathematics 6", "Earth Science", "World Geography"),
-        "07": ("Mathematics 7", "Life Science", "World History"),
-        "08": ("Pre-Algebra", "Physical Science", "U.S. History"),
-    }
-    for grade, (math_title, science, social) in middle_titles.items():
-        digits = _GRADE_DIGITS[grade]
-        specs += [
-            _CourseSpec(
-                f"ELA-{grade}",
-                f"English Language Arts {int(grade)}",
-                "English Language Arts",
-                f"510{digits}",
-                (grade,),
-                "core",
-            ),
-            _CourseSpec(
-                f"MATH-{grade}", math_title, "Mathematics", f"520{digits}", (grade,), "core"
-            ),
-            _CourseSpec(f"SCI-{grade}", science, "Science", f"530{digits}", (grade,), "core"),
-            _CourseSpec(f"SS-{grade}", social, "Social Studies", f"540{digits}", (grade,), "core"),
-        ]
-    high_core = {
-        "09": (
-            ("ENG9", "English 9", "01001"),
-            ("ALG1", "Algebra I", "02052"),
-            ("BIO", "Biology", "03051"),
-            ("WHIST", "World History", "04051"),
-        ),
-        "10": (
-            ("ENG10", "English 10", "01002"),
-            ("GEOM", "Geometry", "02072"),
-            ("CHEM", "Chemistry", "03101"),
-            ("WGEO", "World Geography", "04001"),
-        ),
-        "11": (
-            ("ENG11", "English 11", "01003"),
-            ("ALG2", "Algebra II", "02056"),
-            ("PHYS", "Physics", "03151"),
-            ("USHIST", "U.S. History", "04101"),
-        ),
-        "12": (
-            ("ENG12", "English 12", "01004"),
-            ("PRECALC", "Precalculus", "02110"),
-            ("ENVSCI", "Environmental Science", "03003"),
-            ("GOV", "U.S. Government", "04151"),
-        ),
-    }
-    subjects = ("English Language Arts", "Mathematics", "Science", "Social Studies")
-    for grade, rows in high_core.items():
-        for (code, title, sced), subject in zip(rows, subjects, strict=True):
-            specs.append(_CourseSpec(code, title, subject, sced, (grade,), "core"))
-    electives = (
-        (
-            _ELEMENTARY_GRADES,
-            (
-                ("ART-E", "Art", "Fine Arts", "55030"),
-                ("MUS-E", "General Music", "Fine Arts", "55060"),
-                ("PE-E", "Physical Education", "Physical Education", "58030"),
-                ("HLTH-E", "Health", "Health", "58050"),
-                ("LIB-E", "Library Media", "Library Media", "72100"),
-                ("TECH-E", "Computer Technology", "Computer Science", "60030"),
-                ("SPAN-E", "Spanish Exploration", "World Languages", "56030"),
-            ),
-        ),
-        (
-            _MIDDLE_GRADES,
-            (
-                ("PE-M", "Physical Education", "Physical Education", "58031"),
-                ("ART-M", "Art", "Fine Arts", "55031"),
-                ("BAND-M", "Band", "Fine Arts", "55061"),
-                ("CHOIR-M", "Choir", "Fine Arts", "55062"),
-                ("SPAN-M", "Spanish I", "World Languages", "56101"),
-                ("FREN-M", "French I", "World Languages", "56201"),
-                ("CSD-M", "Computer Science Discoveries", "Computer Science", "60031"),
-                ("HLTH-M", "Health", "Health", "58051"),
-                ("TECH-M", "Technology Education", "Career and Technical Education", "61031"),
-                ("THTR-M", "Theater", "Fine Arts", "55051"),
-            ),
-        ),
-        (
-            _HIGH_GRADES,
-            (
-                ("PE", "Physical Education", "Physical Education", "08001"),
-                ("HLTH", "Health", "Health", "08051"),
-                ("SPAN1", "Spanish I", "World Languages", "06101"),
-                ("SPAN2", "Spanish II", "World Languages", "06102"),
-                ("FREN1", "French I", "World Languages", "06201"),
-                ("CHIN1", "Mandarin Chinese I", "World Languages", "06401"),
-                ("ART1", "Art I", "Fine Arts", "05154"),
-                ("BAND", "Concert Band", "Fine Arts", "05101"),
-                ("CHOIR", "Choir", "Fine Arts", "05110"),
-                ("APCSP", "AP Computer Science Principles", "Computer Science", "10019"),
-                ("PSYCH", "Psychology", "Social Studies", "04254"),
-                ("JOURN", "Journalism", "English Language Arts", "11101"),
-                ("CULIN", "Culinary Arts I", "Career and Technical Education", "16052"),
-                ("BUS", "Introduction to Business", "Career and Technical Education", "12001"),
-            ),
-        ),
-    )
-    for grades, offered in electives:
-        for code, title, subject, sced in offered:
-            specs.append(_CourseSpec(code, title, subject, sced, grades, "elective"))
-    return tuple(specs)
-
-
-_CATALOGUE = _catalogue()
-
-# Characters NFKD does not decompose into ASCII.
-_ASCII_FOLD = str.maketrans(
-    {
-        "đ": "d",
-        "Đ": "D",
-        "ø": "o",
-        "Ø": "O",
-        "ł": "l",
-        "Ł": "L",
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "ı": "i",  # noqa: RUF001
-    }
-)
-
-
-def _slug(text: str) -> str:
-    """Lower-case ASCII letters and digits of a name, for usernames and e-mail addresses."""
-    folded = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
-    return "".join(ch for ch in folded.lower() if ch.isascii() and ch.isalnum()) or "user"
-
-
-_SLUGS = {name: _slug(name) for name in _FEMALE_NAMES + _MALE_NAMES + _FAMILY_NAMES}
 
 
 def _ref(sourced_id: str, kind: str) -> Wire:
@@ -440,7 +124,7 @@ class _School:
 
 @dataclass(slots=True)
 class _Course:
-    spec: _CourseSpec
+    spec: CourseSpec
     record: Wire
     ref: Wire
     grades: list[str]
@@ -475,6 +159,73 @@ class _Teacher:
     ref: Wire
     suffix: str  # sourcedId without "usr-", used in enrollment ids
     room: str
+
+
+def _score_pools() -> dict[float, list[float]]:
+    # Scores are multiples of 0.5 shared from one list per maximum (memory), up to 120%
+    # of the maximum for extra credit.
+    return {
+        maximum: [step / 2 for step in range(int(maximum * 2 * 1.2) + 1)]
+        for maximum in SCORE_MAXIMA
+    }
+
+
+@dataclass(slots=True)
+class _Gradebook:
+    """What building the gradebook draws from: its random stream and shared tables."""
+
+    rng: random.Random
+    stamp: Callable[[], str]
+    category_refs: list[Wire] = field(default_factory=list)
+    school_days: dict[str, list[int]] = field(default_factory=dict)
+    category_titles: list[str] = field(default_factory=lambda: [t for t, _w in CATEGORIES])
+    category_weights: list[int] = field(
+        default_factory=lambda: list(itertools.accumulate(w for _t, w in CATEGORIES))
+    )
+    maximum_weights: list[int] = field(
+        default_factory=lambda: list(itertools.accumulate(SCORE_MAXIMA_WEIGHTS))
+    )
+    score_pools: dict[float, list[float]] = field(default_factory=_score_pools)
+
+
+# Elementary class periods by subject; specials (art, music...) meet in period 6.
+_ELEMENTARY_SLOTS = {
+    "homeroom": "1",
+    "English Language Arts": "2",
+    "Mathematics": "3",
+    "Science": "4",
+    "Social Studies": "5",
+}
+
+
+class _Span(NamedTuple):
+    """When a class meets: its term refs (shared list), terms, and enrollment dates."""
+
+    refs: list[Wire]
+    terms: tuple[_Session, ...]
+    begin: str
+    end: str  # exclusive, as the spec defines enrollment endDate
+
+
+@dataclass(slots=True)
+class _Families:
+    """Households built so far and how many guardians each new one gets."""
+
+    guardian_width: int
+    whole: int
+    fraction: float
+    households: list[_Household] = field(default_factory=list)
+    guardian_count: int = 0
+
+
+@dataclass(slots=True)
+class _StudentDraw:
+    """What drawing one student needs besides its own arguments."""
+
+    rng: random.Random
+    stamp: Callable[[], str]
+    grade_lists: dict[str, list[str]]  # shared one-grade lists
+    us_births: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
 # --- entry point -------------------------------------------------------------------------
@@ -530,24 +281,18 @@ def generate_district(
     Raises:
         ValueError: an argument is out of range or ``modified`` is naive.
     """
-    if students < 0:
-        raise ValueError("students must be >= 0")
-    if schools is not None and schools < 1:
-        raise ValueError("schools must be >= 1")
-    if teachers_per_school is not None and teachers_per_school < 1:
-        raise ValueError("teachers_per_school must be >= 1")
-    if not 1 <= classes_per_student <= _MAX_CLASSES_PER_STUDENT:
-        raise ValueError(f"classes_per_student must be between 1 and {_MAX_CLASSES_PER_STUDENT}")
-    if not 0 <= guardians_per_student <= 4:
-        raise ValueError("guardians_per_student must be between 0 and 4")
-    if not 1901 <= school_year <= 9998:
-        raise ValueError("school_year must be a four-digit year")
-    if not district_id.strip():
-        raise ValueError("district_id must not be empty")
+    _check_arguments(
+        students=students,
+        schools=schools,
+        teachers_per_school=teachers_per_school,
+        classes_per_student=classes_per_student,
+        guardians_per_student=guardians_per_student,
+        school_year=school_year,
+        district_id=district_id,
+        modified=modified,
+    )
     if modified is None:
         modified = _DEFAULT_MODIFIED
-    elif modified.tzinfo is None:
-        raise ValueError("modified must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     if schools is None:
         schools = 1 if students < 3 else max(3, round(students / _STUDENTS_PER_SCHOOL))
     generator = _Generator(
@@ -570,6 +315,36 @@ def generate_district(
     finally:
         if collector_was_enabled:
             gc.enable()
+
+
+def _check_arguments(
+    *,
+    students: int,
+    schools: int | None,
+    teachers_per_school: int | None,
+    classes_per_student: int,
+    guardians_per_student: float,
+    school_year: int,
+    district_id: str,
+    modified: datetime | None,
+) -> None:
+    """Raise ValueError naming the first argument of generate_district out of range."""
+    if students < 0:
+        raise ValueError("students must be >= 0")
+    if schools is not None and schools < 1:
+        raise ValueError("schools must be >= 1")
+    if teachers_per_school is not None and teachers_per_school < 1:
+        raise ValueError("teachers_per_school must be >= 1")
+    if not 1 <= classes_per_student <= _MAX_CLASSES_PER_STUDENT:
+        raise ValueError(f"classes_per_student must be between 1 and {_MAX_CLASSES_PER_STUDENT}")
+    if not 0 <= guardians_per_student <= 4:
+        raise ValueError("guardians_per_student must be between 0 and 4")
+    if not 1901 <= school_year <= 9998:
+        raise ValueError("school_year must be a four-digit year")
+    if not district_id.strip():
+        raise ValueError("district_id must not be empty")
+    if modified is not None and modified.tzinfo is None:
+        raise ValueError("modified must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
 
 
 def _school_levels(count: int) -> list[str]:
@@ -628,6 +403,8 @@ class _Generator:
         self.staff: list[Wire] = []
         self.student_users: list[Wire] = []
         self.guardian_users: list[Wire] = []
+        # Shared by the classes that meet in one period (records are read-only).
+        self.period_lists = {str(n): [str(n)] for n in range(1, 8)}
 
     def _rng(self, phase: str) -> random.Random:
         # A string seed is hashed with SHA-512, so streams are stable across runs and
@@ -677,9 +454,9 @@ class _Generator:
         """The district org and its schools, with NCES-like identifiers."""
         rng = self._rng("orgs")
         stamp = self._stamper(rng)
-        self.state, fips, self.cities = rng.choice(_STATES)
-        place = rng.choice(_PLACES)
-        self.domain = f"{_slug(place)}.k12.example.org"
+        self.state, fips, self.cities = rng.choice(STATES)
+        place = rng.choice(PLACES)
+        self.domain = f"{slug(place)}.k12.example.org"
         lea = f"{fips}{rng.randrange(10_000, 100_000)}"  # NCES LEA ids: state FIPS + 5 digits
         district_ref = self.district_ref
         orgs = self.collections["orgs"]
@@ -688,13 +465,13 @@ class _Generator:
                 "sourcedId": self.district_id,
                 "status": _ACTIVE,
                 "dateLastModified": stamp(),
-                "name": f"{place} {rng.choice(_DISTRICT_SUFFIXES)}",
+                "name": f"{place} {rng.choice(DISTRICT_SUFFIXES)}",
                 "type": "district",
                 "identifier": lea,
             }
         )
-        bases = list(_SCHOOL_NAMESAKES) + [
-            f"{head} {tail}" for head in _SCHOOL_PLACE_HEADS for tail in _SCHOOL_PLACE_TAILS
+        bases = list(SCHOOL_NAMESAKES) + [
+            f"{head} {tail}" for head in SCHOOL_PLACE_HEADS for tail in SCHOOL_PLACE_TAILS
         ]
         rng.shuffle(bases)
         numbers = sorted(rng.sample(range(1, 100_000), self.school_count))
@@ -705,7 +482,7 @@ class _Generator:
             ref = _ref(sourced_id, "org")
             base = bases[index % len(bases)]
             repeat = index // len(bases)
-            name = f"{base} {_LEVEL_SUFFIX[level]}" + (f" No. {repeat + 1}" if repeat else "")
+            name = f"{base} {LEVEL_SUFFIX[level]}" + (f" No. {repeat + 1}" if repeat else "")
             orgs.append(
                 {
                     "sourcedId": sourced_id,
@@ -723,7 +500,7 @@ class _Generator:
                     ref=ref,
                     orgs=[ref],
                     level=level,
-                    grades=_LEVEL_GRADES[level],
+                    grades=LEVEL_GRADES[level],
                     size=rng.uniform(0.6, 1.4),  # schools serving the same grades differ in size
                 )
             )
@@ -799,7 +576,7 @@ class _Generator:
         for school in self.schools:
             offered = set(school.grades)
             number = 0
-            for spec in _CATALOGUE:
+            for spec in CATALOGUE:
                 grades = [grade for grade in spec.grades if grade in offered]
                 if not grades:
                     continue
@@ -852,104 +629,126 @@ class _Generator:
         stamp = self._stamper(rng)
         rand = rng.random
         count = self.student_count
-        grades = rng.choices(_ALL_GRADES, [_GRADE_WEIGHTS[g] for g in _ALL_GRADES], k=count)
+        grades = rng.choices(ALL_GRADES, [GRADE_WEIGHTS[g] for g in ALL_GRADES], k=count)
         by_grade: dict[str, tuple[list[_School], list[float]]] = {}
-        for grade in _ALL_GRADES:
+        for grade in ALL_GRADES:
             serving = [school for school in self.schools if grade in school.grades]
             by_grade[grade] = (serving, list(itertools.accumulate(s.size for s in serving)))
         identifiers = rng.sample(range(100_000_000, 1_000_000_000), count)
         width = _width(count, 6)
-        grade_lists = {grade: [grade] for grade in _ALL_GRADES}
-        households: list[_Household] = []
-        guardian_count = 0
-        guardian_width = _width(int(count * self.guardians_per_student) + 1, 6)
-        whole = int(self.guardians_per_student)
-        fraction = self.guardians_per_student - whole
-        demographics = self.collections["demographics"]
-        users = self.student_users
-        us_births = tuple(state for state in _STATES if state[0] != self.state)
-
+        families = _Families(
+            guardian_width=_width(int(count * self.guardians_per_student) + 1, 6),
+            whole=int(self.guardians_per_student),
+            fraction=self.guardians_per_student - int(self.guardians_per_student),
+        )
+        student = _StudentDraw(
+            rng=rng,
+            stamp=stamp,
+            grade_lists={grade: [grade] for grade in ALL_GRADES},
+            us_births=tuple(state for state in STATES if state[0] != self.state),
+        )
         for index in range(count):
             grade = grades[index]
             serving, cumulative = by_grade[grade]
             school = rng.choices(serving, cum_weights=cumulative)[0]
             school.students.append(index)
             sourced_id = f"usr-s-{index + 1:0{width}d}"
-            ref = _ref(sourced_id, "user")
             female = rand() < 0.5
-            given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
-            household = None
-            if households and rand() < 0.2:  # a sibling of an earlier student
-                candidate = households[rng.randrange(len(households))]
-                if candidate.children < 4:
-                    household = candidate
-            if household is None:
-                household = _Household(rng.choice(_FAMILY_NAMES))
-                for position in range(whole + (1 if rand() < fraction else 0)):
-                    guardian_count += 1
-                    same_name = position == 0 or rand() < 0.75
-                    record = self._guardian(
-                        rng,
-                        f"usr-g-{guardian_count:0{guardian_width}d}",
-                        household.family if same_name else rng.choice(_FAMILY_NAMES),
-                    )
-                    household.records.append(record)
-                    household.refs.append(_ref(record["sourcedId"], "user"))
-                if household.refs:
-                    households.append(household)
+            given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            household = self._household(rng, families)
             household.children += 1
-            family = household.family if rand() < 0.92 else rng.choice(_FAMILY_NAMES)
-            withdrawn = rand() < 0.005
-            grad_year = self.year + 12 - (int(grade) if grade.isdigit() else 0)
-            username = self._username(
-                f"{_SLUGS[given][:1]}{_SLUGS[family][:14]}{grad_year % 100:02d}"
+            self._student(
+                student, sourced_id, grade, school, female, given, household, identifiers[index]
             )
-            identifier = str(identifiers[index])
-            status = _DELETED if withdrawn else _ACTIVE
-            user: Wire = {
-                "sourcedId": sourced_id,
-                "status": status,
-                "dateLastModified": stamp(),
-                "username": username,
-                "userIds": [
-                    {"type": "LDAP", "identifier": username},
-                    {"type": "SIS", "identifier": identifier},
-                ],
-                "enabledUser": not withdrawn and rand() > 0.01,
-                "givenName": given,
-                "familyName": family,
-                "role": "student",
-                "identifier": identifier,
-                "email": f"{username}@students.{self.domain}",
-                "orgs": school.orgs,
-                "grades": grade_lists[grade],
-            }
-            if rand() < 0.3:
-                pool = _FEMALE_NAMES if female else _MALE_NAMES
-                middle = rng.choice(pool)
-                user["middleName"] = middle if rand() < 0.9 else f"{middle} {rng.choice(pool)}"
-            if household.refs:
-                user["agents"] = household.refs  # siblings share one list
-                for guardian in household.records:
-                    guardian["agents"].append(ref)
-                    if school.ref not in guardian["orgs"]:
-                        guardian["orgs"].append(school.ref)
-            users.append(user)
-            self.student_refs.append(ref)
-            self.student_suffixes.append(sourced_id[4:])
-            self.student_withdrawn.append(withdrawn)
-            self.student_ability.append(min(99.0, max(35.0, rng.gauss(80.0, 10.0))))
-            demographics.append(
-                self._demographics(rng, sourced_id, status, grade, female, us_births)
+
+    def _household(self, rng: random.Random, families: _Families) -> _Household:
+        """A sibling's household (one in five students), else a new one with guardians."""
+        rand = rng.random
+        households = families.households
+        if households and rand() < 0.2:  # a sibling of an earlier student
+            candidate = households[rng.randrange(len(households))]
+            if candidate.children < 4:
+                return candidate
+        household = _Household(rng.choice(FAMILY_NAMES))
+        for position in range(families.whole + (1 if rand() < families.fraction else 0)):
+            families.guardian_count += 1
+            same_name = position == 0 or rand() < 0.75
+            record = self._guardian(
+                rng,
+                f"usr-g-{families.guardian_count:0{families.guardian_width}d}",
+                household.family if same_name else rng.choice(FAMILY_NAMES),
             )
+            household.records.append(record)
+            household.refs.append(_ref(record["sourcedId"], "user"))
+        if household.refs:
+            households.append(household)
+        return household
+
+    def _student(
+        self,
+        draw: _StudentDraw,
+        sourced_id: str,
+        grade: str,
+        school: _School,
+        female: bool,
+        given: str,
+        household: _Household,
+        identifier_number: int,
+    ) -> None:
+        """One student's user record, guardian links and demographics."""
+        rng = draw.rng
+        rand = rng.random
+        ref = _ref(sourced_id, "user")
+        family = household.family if rand() < 0.92 else rng.choice(FAMILY_NAMES)
+        withdrawn = rand() < 0.005
+        grad_year = self.year + 12 - (int(grade) if grade.isdigit() else 0)
+        username = self._username(f"{SLUGS[given][:1]}{SLUGS[family][:14]}{grad_year % 100:02d}")
+        identifier = str(identifier_number)
+        status = _DELETED if withdrawn else _ACTIVE
+        user: Wire = {
+            "sourcedId": sourced_id,
+            "status": status,
+            "dateLastModified": draw.stamp(),
+            "username": username,
+            "userIds": [
+                {"type": "LDAP", "identifier": username},
+                {"type": "SIS", "identifier": identifier},
+            ],
+            "enabledUser": not withdrawn and rand() > 0.01,
+            "givenName": given,
+            "familyName": family,
+            "role": "student",
+            "identifier": identifier,
+            "email": f"{username}@students.{self.domain}",
+            "orgs": school.orgs,
+            "grades": draw.grade_lists[grade],
+        }
+        if rand() < 0.3:
+            pool = FEMALE_NAMES if female else MALE_NAMES
+            middle = rng.choice(pool)
+            user["middleName"] = middle if rand() < 0.9 else f"{middle} {rng.choice(pool)}"
+        if household.refs:
+            user["agents"] = household.refs  # siblings share one list
+            for guardian in household.records:
+                guardian["agents"].append(ref)
+                if school.ref not in guardian["orgs"]:
+                    guardian["orgs"].append(school.ref)
+        self.student_users.append(user)
+        self.student_refs.append(ref)
+        self.student_suffixes.append(sourced_id[4:])
+        self.student_withdrawn.append(withdrawn)
+        self.student_ability.append(min(99.0, max(35.0, rng.gauss(80.0, 10.0))))
+        self.collections["demographics"].append(
+            self._demographics(rng, sourced_id, status, grade, female, draw.us_births)
+        )
 
     def _guardian(self, rng: random.Random, sourced_id: str, family: str) -> Wire:
         rand = rng.random
         female = rand() < 0.6
-        given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+        given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
         roll = rand()
         role = "parent" if roll < 0.85 else "guardian" if roll < 0.95 else "relative"
-        username = self._username(f"{_SLUGS[given]}.{_SLUGS[family]}")
+        username = self._username(f"{SLUGS[given]}.{SLUGS[family]}")
         mail_host = ("example.com", "example.net", "example.org")[int(rand() * 3)]
         guardian: Wire = {
             "sourcedId": sourced_id,
@@ -983,7 +782,7 @@ class _Generator:
     ) -> Wire:
         rand = rng.random
         # Age on 1 September of the school year's first calendar year, a few held back.
-        age = _GRADE_AGE[grade] + (1 if rand() < 0.03 else 0)
+        age = GRADE_AGE[grade] + (1 if rand() < 0.03 else 0)
         born_from = date(self.year - age - 2, 9, 2).toordinal()
         hispanic = rand() < 0.28
         race = rand()
@@ -1019,7 +818,7 @@ class _Generator:
         }
         place = rand()
         if place < 0.08:
-            country, cities = rng.choice(_FOREIGN_BIRTH)
+            country, cities = rng.choice(FOREIGN_BIRTH)
             record["countryOfBirthCode"] = country
             record["cityOfBirth"] = rng.choice(cities)
         elif place < 0.95:  # the rest leave the place of birth blank
@@ -1058,91 +857,116 @@ class _Generator:
 
     def _sections(self, rng: random.Random) -> None:
         stamp = self._stamper(rng)
-        classes = self.collections["classes"]
-        year_terms = [self.terms[0], self.terms[1]]
-        term_refs = {
-            "year": [term.ref for term in year_terms],
-            "fall": [year_terms[0].ref],
-            "spring": [year_terms[1].ref],
-        }
-        first, last = year_terms[0], year_terms[1]
-        one_day = timedelta(days=1)
-        dates = {
-            "year": (first.start.isoformat(), (last.end + one_day).isoformat()),
-            "fall": (first.start.isoformat(), (first.end + one_day).isoformat()),
-            "spring": (last.start.isoformat(), (last.end + one_day).isoformat()),
-        }
-        elementary_slots = {
-            "homeroom": "1",
-            "English Language Arts": "2",
-            "Mathematics": "3",
-            "Science": "4",
-            "Social Studies": "5",
-        }
-        period_lists = {str(n): [str(n)] for n in range(1, 8)}
+        spans = self._spans()
         for school in self.schools:
-            size = _CLASS_SIZE[school.level]
+            size = CLASS_SIZE[school.level]
             number = 0
             for course_index, course in enumerate(school.courses):
                 enrolled = course.students
                 if not enrolled:
                     continue
-                spec = course.spec
                 sections = math.ceil(len(enrolled) / size)
                 if course.semester and sections == 1 and len(enrolled) > size // 2:
                     sections = 2  # one section each semester
                 for section in range(sections):
                     number += 1
-                    sourced_id = f"cls-{school.number}-{number:04d}"
                     span = ("fall", "spring")[section % 2] if course.semester else "year"
-                    if spec.kind == "homeroom":
-                        periods = period_lists["1"]
-                        title = f"Homeroom {spec.code[3:]}-{chr(65 + section % 26)}"
-                    else:
-                        if school.level == "elementary" or spec.code.endswith("-E"):
-                            slot = elementary_slots.get(spec.subject, "6")
-                            periods = period_lists[slot]
-                        else:
-                            period = (course_index + section) % 7 + 1
-                            if spec.subject == "Science" and period < 7 and rng.random() < 0.1:
-                                periods = [str(period), str(period + 1)]  # a double lab
-                            else:
-                                periods = period_lists[str(period)]
-                        title = f"{spec.title} - {section + 1:02d}"
-                    record: Wire = {
-                        "sourcedId": sourced_id,
-                        "status": _ACTIVE,
-                        "dateLastModified": stamp(),
-                        "title": title,
-                        "classCode": f"{spec.code}-{section + 1:02d}",
-                        "classType": "homeroom" if spec.kind == "homeroom" else "scheduled",
-                        "grades": course.record["grades"],
-                        "subjects": course.record["subjects"],
-                        "subjectCodes": course.record["subjectCodes"],
-                        "course": course.ref,
-                        "school": school.ref,
-                        "terms": term_refs[span],
-                        "periods": periods,
-                    }
-                    classes.append(record)
-                    terms = (
-                        tuple(year_terms)
-                        if span == "year"
-                        else ((year_terms[0],) if span == "fall" else (year_terms[1],))
+                    periods, title = self._section_periods(
+                        rng, school, course.spec, course_index, section
                     )
-                    begin, end = dates[span]
-                    school.classes.append(
-                        _Class(
-                            sourced_id,
-                            record,
-                            _ref(sourced_id, "class"),
-                            course,
-                            terms,
-                            begin,
-                            end,
-                            enrolled[section::sections],
-                        )
+                    self._section(
+                        stamp,
+                        spans[span],
+                        school,
+                        course,
+                        (section, sections, number),
+                        periods,
+                        title,
                     )
+
+    def _spans(self) -> dict[str, _Span]:
+        """The terms and enrollment dates of full-year, fall and spring classes."""
+        first, last = self.terms[0], self.terms[1]
+        one_day = timedelta(days=1)
+        return {
+            "year": _Span(
+                [first.ref, last.ref],
+                (first, last),
+                first.start.isoformat(),
+                (last.end + one_day).isoformat(),
+            ),
+            "fall": _Span(
+                [first.ref], (first,), first.start.isoformat(), (first.end + one_day).isoformat()
+            ),
+            "spring": _Span(
+                [last.ref], (last,), last.start.isoformat(), (last.end + one_day).isoformat()
+            ),
+        }
+
+    def _section_periods(
+        self,
+        rng: random.Random,
+        school: _School,
+        spec: CourseSpec,
+        course_index: int,
+        section: int,
+    ) -> tuple[list[str], str]:
+        """The periods and title of one section of a course."""
+        if spec.kind == "homeroom":
+            return self.period_lists["1"], f"Homeroom {spec.code[3:]}-{chr(65 + section % 26)}"
+        title = f"{spec.title} - {section + 1:02d}"
+        if school.level == "elementary" or spec.code.endswith("-E"):
+            return self.period_lists[_ELEMENTARY_SLOTS.get(spec.subject, "6")], title
+        period = (course_index + section) % 7 + 1
+        if spec.subject == "Science" and period < 7 and rng.random() < 0.1:
+            return [str(period), str(period + 1)], title  # a double lab
+        return self.period_lists[str(period)], title
+
+    def _section(
+        self,
+        stamp: Callable[[], str],
+        span: _Span,
+        school: _School,
+        course: _Course,
+        position: tuple[int, int, int],
+        periods: list[str],
+        title: str,
+    ) -> None:
+        """Add one class section of ``course`` and its share of the course's students.
+
+        ``position`` is (section index, sections of the course, class number in school).
+        """
+        section, sections, number = position
+        spec = course.spec
+        sourced_id = f"cls-{school.number}-{number:04d}"
+        record: Wire = {
+            "sourcedId": sourced_id,
+            "status": _ACTIVE,
+            "dateLastModified": stamp(),
+            "title": title,
+            "classCode": f"{spec.code}-{section + 1:02d}",
+            "classType": "homeroom" if spec.kind == "homeroom" else "scheduled",
+            "grades": course.record["grades"],
+            "subjects": course.record["subjects"],
+            "subjectCodes": course.record["subjectCodes"],
+            "course": course.ref,
+            "school": school.ref,
+            "terms": span.refs,
+            "periods": periods,
+        }
+        self.collections["classes"].append(record)
+        school.classes.append(
+            _Class(
+                sourced_id,
+                record,
+                _ref(sourced_id, "class"),
+                course,
+                span.terms,
+                span.begin,
+                span.end,
+                course.students[section::sections],
+            )
+        )
 
     def _staff(self) -> None:
         """District and school administrators, aides and teachers."""
@@ -1164,9 +988,9 @@ class _Generator:
             width = teacher_width if letter == "t" else 4
             sourced_id = f"usr-{letter}-{staff_number[letter]:0{width}d}"
             female = rand() < 0.7 if role == "teacher" else rand() < 0.5
-            given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
-            family = rng.choice(_FAMILY_NAMES)
-            username = self._username(f"{_SLUGS[given]}.{_SLUGS[family]}")
+            given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            family = rng.choice(FAMILY_NAMES)
+            username = self._username(f"{SLUGS[given]}.{SLUGS[family]}")
             record: Wire = {
                 "sourcedId": sourced_id,
                 "status": status,
@@ -1183,7 +1007,7 @@ class _Generator:
                 "orgs": orgs,
             }
             if rand() < 0.2:
-                record["middleName"] = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+                record["middleName"] = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
             self.staff.append(record)
             return record
 
@@ -1191,42 +1015,39 @@ class _Generator:
         for _ in range(3):  # superintendent and district office
             person("administrator", "a", district_orgs)
         for school in self.schools:
-            person("administrator", "a", school.orgs)  # principal
-            if len(school.students) > 600:
-                person("administrator", "a", school.orgs)  # assistant principal
-            for _ in range(2 if school.level == "elementary" else 1):
-                person("aide", "i", school.orgs)
-            count = self.teachers_per_school or max(
-                1, math.ceil(len(school.classes) / _SECTIONS_PER_TEACHER)
-            )
-            rooms = rng.sample(range(100, 100 + max(60, count * 2)), count)
-            for position in range(count):
-                record = person("teacher", "t", school.orgs)
-                school.teachers.append(len(self.teachers))
-                floor_room = rooms[position]
-                self.teachers.append(
-                    _Teacher(
-                        _ref(record["sourcedId"], "user"),
-                        record["sourcedId"][4:],
-                        f"Room {floor_room}",
-                    )
+            self._school_staff(rng, school, person)
+
+    def _school_staff(
+        self, rng: random.Random, school: _School, person: Callable[..., Wire]
+    ) -> None:
+        """A school's principal(s), aides and teachers (one may have left)."""
+        person("administrator", "a", school.orgs)  # principal
+        if len(school.students) > 600:
+            person("administrator", "a", school.orgs)  # assistant principal
+        for _ in range(2 if school.level == "elementary" else 1):
+            person("aide", "i", school.orgs)
+        count = self.teachers_per_school or max(
+            1, math.ceil(len(school.classes) / _SECTIONS_PER_TEACHER)
+        )
+        rooms = rng.sample(range(100, 100 + max(60, count * 2)), count)
+        for position in range(count):
+            record = person("teacher", "t", school.orgs)
+            school.teachers.append(len(self.teachers))
+            self.teachers.append(
+                _Teacher(
+                    _ref(record["sourcedId"], "user"),
+                    record["sourcedId"][4:],
+                    f"Room {rooms[position]}",
                 )
-            if rand() < 0.3:  # a teacher who left: kept as tobedeleted, no classes
-                person("teacher", "t", school.orgs, status=_DELETED)
+            )
+        if rng.random() < 0.3:  # a teacher who left: kept as tobedeleted, no classes
+            person("teacher", "t", school.orgs, status=_DELETED)
 
     # --- enrollments ---------------------------------------------------------------------
 
     def _enrollments(self) -> None:
         """Assign teachers to classes and enroll teachers and students."""
         rng = self._rng("enrollments")
-        stamps, rand, size = self.stamps, rng.random, len(self.stamps)
-        enrollments = self.collections["enrollments"]
-        append = enrollments.append
-        refs, suffixes, withdrawn = (
-            self.student_refs,
-            self.student_suffixes,
-            self.student_withdrawn,
-        )
         for school in self.schools:
             teachers = [self.teachers[index] for index in school.teachers]
             # Classes ordered by subject go to teachers in blocks, so a teacher mostly
@@ -1237,57 +1058,82 @@ class _Generator:
             total = len(ordered)
             for position, klass in enumerate(ordered):
                 primary = teachers[position * len(teachers) // total]
-                subject = klass.course.spec.subject
-                klass.record["location"] = (
-                    "Gymnasium" if subject == "Physical Education" else primary.room
-                )
-                class_ref, class_suffix = klass.ref, klass.sourced_id[4:]
-                begin, end = klass.begin, klass.end
-                staff = [(primary, True)]
-                if len(teachers) > 1 and rand() < 0.08:  # a co-teacher, e.g. special education
-                    other = teachers[rng.randrange(len(teachers))]
-                    if other is not primary:
-                        staff.append((other, False))
-                for teacher, is_primary in staff:
-                    append(
-                        {
-                            "sourcedId": f"enr-{class_suffix}-{teacher.suffix}",
-                            "status": _ACTIVE,
-                            "dateLastModified": stamps[int(rand() * size)],
-                            "user": teacher.ref,
-                            "class": class_ref,
-                            "school": school.ref,
-                            "role": "teacher",
-                            "primary": is_primary,
-                            "beginDate": begin,
-                            "endDate": end,
-                        }
-                    )
-                for student in klass.students:
-                    append(
-                        {
-                            "sourcedId": f"enr-{class_suffix}-{suffixes[student]}",
-                            "status": _DELETED if withdrawn[student] else _ACTIVE,
-                            "dateLastModified": stamps[int(rand() * size)],
-                            "user": refs[student],
-                            "class": class_ref,
-                            "school": school.ref,
-                            "role": "student",
-                            "beginDate": begin,
-                            "endDate": end,
-                        }
-                    )
+                self._class_enrollments(rng, school, klass, teachers, primary)
+
+    def _class_enrollments(
+        self,
+        rng: random.Random,
+        school: _School,
+        klass: _Class,
+        teachers: list[_Teacher],
+        primary: _Teacher,
+    ) -> None:
+        """The teacher and student enrollments of one class."""
+        stamps, rand, size = self.stamps, rng.random, len(self.stamps)
+        append = self.collections["enrollments"].append
+        refs, suffixes, withdrawn = (
+            self.student_refs,
+            self.student_suffixes,
+            self.student_withdrawn,
+        )
+        subject = klass.course.spec.subject
+        klass.record["location"] = "Gymnasium" if subject == "Physical Education" else primary.room
+        class_ref, class_suffix = klass.ref, klass.sourced_id[4:]
+        begin, end = klass.begin, klass.end
+        staff = [(primary, True)]
+        if len(teachers) > 1 and rand() < 0.08:  # a co-teacher, e.g. special education
+            other = teachers[rng.randrange(len(teachers))]
+            if other is not primary:
+                staff.append((other, False))
+        for teacher, is_primary in staff:
+            append(
+                {
+                    "sourcedId": f"enr-{class_suffix}-{teacher.suffix}",
+                    "status": _ACTIVE,
+                    "dateLastModified": stamps[int(rand() * size)],
+                    "user": teacher.ref,
+                    "class": class_ref,
+                    "school": school.ref,
+                    "role": "teacher",
+                    "primary": is_primary,
+                    "beginDate": begin,
+                    "endDate": end,
+                }
+            )
+        for student in klass.students:
+            append(
+                {
+                    "sourcedId": f"enr-{class_suffix}-{suffixes[student]}",
+                    "status": _DELETED if withdrawn[student] else _ACTIVE,
+                    "dateLastModified": stamps[int(rand() * size)],
+                    "user": refs[student],
+                    "class": class_ref,
+                    "school": school.ref,
+                    "role": "student",
+                    "beginDate": begin,
+                    "endDate": end,
+                }
+            )
 
     # --- gradebook -----------------------------------------------------------------------
 
     def _gradebook(self) -> None:
         """Categories, a few line items per scheduled class and a result per student."""
         rng = self._rng("gradebook")
-        stamps, rand, draws = self.stamps, rng.random, len(self.stamps) * 8
-        stamp = self._stamper(rng)
+        book = _Gradebook(rng=rng, stamp=self._stamper(rng))
+        book.category_refs = self._categories(book.stamp)
+        book.school_days = self._school_days()
+        for school in self.schools:
+            for klass in school.classes:
+                if klass.record["classType"] == "homeroom":
+                    continue  # homerooms are not graded
+                self._class_gradebook(book, klass)
+
+    def _categories(self, stamp: Callable[[], str]) -> list[Wire]:
+        """The district's line item categories; returns their GUIDRefs in table order."""
         categories = self.collections["categories"]
-        category_refs: list[Wire] = []
-        for title, _weight in _CATEGORIES:
+        refs: list[Wire] = []
+        for title, _weight in CATEGORIES:
             sourced_id = f"cat-{title.lower()}"
             categories.append(
                 {
@@ -1297,16 +1143,11 @@ class _Generator:
                     "title": title,
                 }
             )
-            category_refs.append(_ref(sourced_id, "category"))
-        category_weights = list(itertools.accumulate(weight for _title, weight in _CATEGORIES))
-        maximum_weights = list(itertools.accumulate(_SCORE_MAXIMA_WEIGHTS))
-        category_titles = [title for title, _weight in _CATEGORIES]
-        # Scores are multiples of 0.5 shared from one list per maximum (memory), up to
-        # 120% of the maximum for extra credit.
-        score_pools = {
-            maximum: [step / 2 for step in range(int(maximum * 2 * 1.2) + 1)]
-            for maximum in _SCORE_MAXIMA
-        }
+            refs.append(_ref(sourced_id, "category"))
+        return refs
+
+    def _school_days(self) -> dict[str, list[int]]:
+        """Grading period sourcedId -> the ordinals of its weekdays."""
         school_days: dict[str, list[int]] = {}
         for periods in self.grading_periods.values():
             for period in periods:
@@ -1315,104 +1156,107 @@ class _Generator:
                     for ordinal in range(period.start.toordinal(), period.end.toordinal() + 1)
                     if date.fromordinal(ordinal).weekday() < 5
                 ]
-        line_items = self.collections["lineItems"]
-        results = self.collections["results"]
-        add_result = results.append
+        return school_days
+
+    def _class_gradebook(self, book: _Gradebook, klass: _Class) -> None:
+        """Two to four line items of one class, each with a result per student."""
+        rng = book.rng
+        periods = [gp for term in klass.terms for gp in self.grading_periods[term.sourced_id]]
+        class_suffix = klass.sourced_id[4:]
+        subject = klass.course.spec.subject
+        topics = TOPICS.get(subject, GENERIC_TOPICS)
+        counters = dict.fromkeys(book.category_titles, 0)
+        for item in range(rng.randint(2, 4)):
+            period = periods[item % len(periods)]
+            days = book.school_days[period.sourced_id]
+            category = rng.choices(range(len(CATEGORIES)), cum_weights=book.category_weights)[0]
+            if book.category_titles[category] == "Lab" and subject != "Science":
+                category = 1  # classwork instead of a lab outside science
+            category_title = book.category_titles[category]
+            counters[category_title] += 1
+            assign_index = rng.randrange(max(1, len(days) - 5))
+            due_index = min(len(days) - 1, assign_index + rng.randint(1, 10))
+            hour = rng.randint(13, 22)  # US school hours, in UTC
+            maximum = rng.choices(SCORE_MAXIMA, cum_weights=book.maximum_weights)[0]
+            sourced_id = f"li-{class_suffix}-{item + 1:02d}"
+            record: Wire = {
+                "sourcedId": sourced_id,
+                "status": _ACTIVE,
+                "dateLastModified": book.stamp(),
+                "title": f"{category_title} {counters[category_title]}: {rng.choice(topics)}",
+                "assignDate": f"{self._day(days[assign_index])}T{hour:02d}:00:00.000Z",
+                "dueDate": f"{self._day(days[due_index])}T{hour:02d}:30:00.000Z",
+                "class": klass.ref,
+                "category": book.category_refs[category],
+                "gradingPeriod": period.ref,
+                "resultValueMin": 0.0,
+                "resultValueMax": maximum,
+            }
+            if rng.random() < 0.4:
+                record["description"] = f"{klass.course.spec.title}: {record['title']}"
+            self.collections["lineItems"].append(record)
+            self._results(book, klass, sourced_id, maximum, days[due_index])
+
+    def _results(
+        self, book: _Gradebook, klass: _Class, item_id: str, maximum: float, due: int
+    ) -> None:
+        """One result per student of ``klass`` on line item ``item_id``."""
+        rand = book.rng.random
+        stamps, draws = self.stamps, len(self.stamps) * 8
         refs, suffixes, ability = self.student_refs, self.student_suffixes, self.student_ability
-        comments = _COMMENTS
-        for school in self.schools:
-            for klass in school.classes:
-                if klass.record["classType"] == "homeroom":
-                    continue  # homerooms are not graded
-                periods = [
-                    gp for term in klass.terms for gp in self.grading_periods[term.sourced_id]
-                ]
-                class_suffix = klass.sourced_id[4:]
-                subject = klass.course.spec.subject
-                topics = _TOPICS.get(subject, _GENERIC_TOPICS)
-                counters = dict.fromkeys(category_titles, 0)
-                for item in range(rng.randint(2, 4)):
-                    period = periods[item % len(periods)]
-                    days = school_days[period.sourced_id]
-                    category = rng.choices(range(len(_CATEGORIES)), cum_weights=category_weights)[0]
-                    if category_titles[category] == "Lab" and subject != "Science":
-                        category = 1  # classwork instead of a lab outside science
-                    category_title = category_titles[category]
-                    counters[category_title] += 1
-                    assign_index = rng.randrange(max(1, len(days) - 5))
-                    due_index = min(len(days) - 1, assign_index + rng.randint(1, 10))
-                    hour = rng.randint(13, 22)  # US school hours, in UTC
-                    maximum = rng.choices(_SCORE_MAXIMA, cum_weights=maximum_weights)[0]
-                    sourced_id = f"li-{class_suffix}-{item + 1:02d}"
-                    record: Wire = {
-                        "sourcedId": sourced_id,
-                        "status": _ACTIVE,
-                        "dateLastModified": stamp(),
-                        "title": f"{category_title} {counters[category_title]}: "
-                        f"{rng.choice(topics)}",
-                        "assignDate": f"{self._day(days[assign_index])}T{hour:02d}:00:00.000Z",
-                        "dueDate": f"{self._day(days[due_index])}T{hour:02d}:30:00.000Z",
-                        "class": klass.ref,
-                        "category": category_refs[category],
-                        "gradingPeriod": period.ref,
-                        "resultValueMin": 0.0,
-                        "resultValueMax": maximum,
-                    }
-                    if rand() < 0.4:
-                        record["description"] = f"{klass.course.spec.title}: {record['title']}"
-                    line_items.append(record)
-                    item_ref = _ref(sourced_id, "lineItem")
-                    item_suffix = sourced_id[3:]
-                    pool = score_pools[maximum]
-                    top = len(pool) - 1
-                    per_point = maximum * 2 / 100
-                    due = days[due_index]
-                    score_dates = [self._day(due + offset) for offset in range(8)]
-                    zero = pool[0]
-                    for student in klass.students:
-                        roll = rand()
-                        comment = None
-                        if roll < 0.84:
-                            status = "fully graded"
-                            percent = ability[student] + (rand() + rand() - 1.0) * 24.0
-                            if roll < 0.02:
-                                percent += 15.0  # extra credit can pass the maximum
-                            elif roll > 0.835:
-                                percent = 0.0  # a zero for work that was not acceptable
-                            index = int(percent * per_point + 0.5)
-                            score = pool[0 if index < 0 else top if index > top else index]
-                            if rand() < 0.05:
-                                comment = comments[int(rand() * len(comments))]
-                        elif roll < 0.87:
-                            status = "exempt"
-                            score = zero
-                        elif roll < 0.93:
-                            status = "not submitted"
-                            score = zero
-                            if rand() < 0.3:
-                                comment = "Missing"
-                        elif roll < 0.96:
-                            status = "submitted"
-                            score = zero
-                        else:
-                            status = "partially graded"
-                            index = int(ability[student] * per_point * rand())
-                            score = pool[index if index < top else top]
-                        # One draw picks both the timestamp (high bits) and the score date.
-                        draw = int(rand() * draws)
-                        result: Wire = {
-                            "sourcedId": f"res-{item_suffix}-{suffixes[student]}",
-                            "status": _ACTIVE,
-                            "dateLastModified": stamps[draw >> 3],
-                            "lineItem": item_ref,
-                            "student": refs[student],
-                            "scoreStatus": status,
-                            "score": score,
-                            "scoreDate": score_dates[draw & 7],
-                        }
-                        if comment is not None:
-                            result["comment"] = comment
-                        add_result(result)
+        comments = COMMENTS
+        add_result = self.collections["results"].append
+        item_ref = _ref(item_id, "lineItem")
+        item_suffix = item_id[3:]
+        pool = book.score_pools[maximum]
+        top = len(pool) - 1
+        per_point = maximum * 2 / 100
+        score_dates = [self._day(due + offset) for offset in range(8)]
+        zero = pool[0]
+        for student in klass.students:
+            roll = rand()
+            comment = None
+            if roll < 0.84:
+                status = "fully graded"
+                percent = ability[student] + (rand() + rand() - 1.0) * 24.0
+                if roll < 0.02:
+                    percent += 15.0  # extra credit can pass the maximum
+                elif roll > 0.835:
+                    percent = 0.0  # a zero for work that was not acceptable
+                index = int(percent * per_point + 0.5)
+                score = pool[0 if index < 0 else top if index > top else index]
+                if rand() < 0.05:
+                    comment = comments[int(rand() * len(comments))]
+            elif roll < 0.87:
+                status = "exempt"
+                score = zero
+            elif roll < 0.93:
+                status = "not submitted"
+                score = zero
+                if rand() < 0.3:
+                    comment = "Missing"
+            elif roll < 0.96:
+                status = "submitted"
+                score = zero
+            else:
+                status = "partially graded"
+                index = int(ability[student] * per_point * rand())
+                score = pool[index if index < top else top]
+            # One draw picks both the timestamp (high bits) and the score date.
+            draw = int(rand() * draws)
+            result: Wire = {
+                "sourcedId": f"res-{item_suffix}-{suffixes[student]}",
+                "status": _ACTIVE,
+                "dateLastModified": stamps[draw >> 3],
+                "lineItem": item_ref,
+                "student": refs[student],
+                "scoreStatus": status,
+                "score": score,
+                "scoreDate": score_dates[draw & 7],
+            }
+            if comment is not None:
+                result["comment"] = comment
+            add_result(result)
 
     # --- resources -----------------------------------------------------------------------
 
@@ -1425,7 +1269,7 @@ class _Generator:
         class_only: list[Wire] = []
         linked: set[str] = set()
         vendors: dict[str, str] = {}
-        for number, (title, subject, roles, importance, vendor) in enumerate(_RESOURCES, 1):
+        for number, (title, subject, roles, importance, vendor) in enumerate(RESOURCES, 1):
             sourced_id = f"rsc-{number:03d}"
             vendor_id = vendors.setdefault(vendor, f"{vendor}-{rng.randrange(1000, 10000)}")
             record: Wire = {

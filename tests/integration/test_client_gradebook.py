@@ -7,8 +7,11 @@ Date or DateTime. DELETE answers 204 (or 200) and the record is gone.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -18,6 +21,7 @@ from oneroster_client.errors import NotFoundError
 from oneroster_client.models import Category, GUIDRef, LineItem, Result
 from oneroster_client.models.enums import ScoreStatus
 from oneroster_client.testing.district import District
+from oneroster_client.testing.hostile import Received, Reply, ScriptedServer
 from oneroster_client.testing.server import OneRosterServer
 
 
@@ -74,6 +78,7 @@ def test_category_put_creates_then_replaces(client: OneRosterClient) -> None:
     assert created.record is not None and created.record.title == "Labs"
     assert created.record.status == "active"  # the server fills status and dateLastModified
     assert created.record.date_last_modified is not None
+    assert (created.applied, created.mismatches) == (True, ())
 
     replaced = client.categories.put(Category(sourced_id="cat-new", title="Lab work"))
     assert (replaced.created, replaced.status_code) == (False, 200)
@@ -189,3 +194,102 @@ def test_put_then_delete_round_trip_leaves_the_gradebook_as_it_was(
     client.results.delete("res-round-trip")
     client.line_items.delete("li-round-trip")
     assert client.results.list().count() == before
+
+
+# --- what the server echoes -------------------------------------------------------------------
+
+
+def _score() -> Result:
+    return _result("li-1", "usr-1", "res-1", comment="well done", score=15.0)
+
+
+def _put_against(reply: Reply, record: Result) -> tuple[WriteResult[Result], list[Received]]:
+    with (
+        ScriptedServer([reply]) as server,
+        OneRosterClient(server.url("/ims/oneroster/v1p1"), auth=None) as client,
+    ):
+        outcome = client.results.put(record)
+    return outcome, server.received
+
+
+def test_a_saved_put_whose_echo_lacks_required_fields_is_not_a_failure() -> None:
+    record = _score()
+    outcome, received = _put_against(
+        Reply(201, body={"result": {"sourcedId": "res-1", "score": 15}}), record
+    )
+    assert json.loads(received[0].body)["result"]["score"] == 15.0
+    assert (outcome.created, outcome.applied, outcome.mismatches) == (True, True, ())
+    assert outcome.record is None  # a partial echo is no record, and no error either
+    assert outcome.echo == {"sourcedId": "res-1", "score": 15}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"OK", b"<html>saved</html>", {"statusInfoSet": []}, [1, 2]],
+    ids=["empty", "text", "html", "status-only", "list"],
+)
+def test_a_saved_put_with_an_unreadable_answer_is_not_a_failure(body: Any) -> None:
+    outcome, _ = _put_against(Reply(200, body=body), _score())
+    assert (outcome.created, outcome.status_code, outcome.record) == (False, 200, None)
+    assert outcome.applied is True
+
+
+def test_a_put_the_server_ignored_is_reported_with_the_fields_that_differ(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    record = _score()
+    kept = record.to_dict() | {"score": 10.0, "comment": "old comment", "scoreStatus": "exempt"}
+    caplog.set_level(logging.WARNING, logger="oneroster_client")
+    outcome, _ = _put_against(Reply(200, body={"result": kept}), record)
+    assert outcome.applied is False
+    assert outcome.mismatches == ("scoreStatus", "score", "comment")
+    assert outcome.record is not None and outcome.record.score == 10.0
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("not applied" in m and "score" in m for m in messages)
+    assert not any("old comment" in m or "well done" in m for m in messages)
+
+
+def test_an_error_status_with_a_2xx_put_is_not_applied() -> None:
+    failure = {
+        "imsx_codeMajor": "failure",
+        "imsx_severity": "error",
+        "imsx_codeMinor": "invalid_data",
+    }
+    outcome, _ = _put_against(Reply(200, body={"statusInfoSet": [failure]}), _score())
+    assert outcome.applied is False
+    assert outcome.mismatches == ()
+
+
+def test_an_echo_in_another_but_equal_form_is_applied() -> None:
+    item = LineItem(
+        sourced_id="li-9",
+        title="Quiz",
+        class_=GUIDRef(sourced_id="cls-1", type="class"),
+        category=GUIDRef(sourced_id="cat-1", type="category"),
+        grading_period=GUIDRef(sourced_id="gp-1", type="academicSession"),
+        assign_date=date(2024, 10, 1),
+        due_date=datetime(2024, 10, 8, 15, 30, tzinfo=UTC),
+        result_value_min=0.0,
+        result_value_max=20.0,
+    )
+    echo = item.to_dict() | {
+        "class": {"href": "/classes/cls-1", "sourcedId": "cls-1", "type": "class"},
+        "dueDate": "2024-10-08T17:30:00+02:00",  # the same instant
+        "resultValueMax": 20,
+        "resultValueMin": "0",
+        "dateLastModified": "2030-01-01T00:00:00.000Z",  # the server's own
+        "metadata": {"vendor.extra": "x"},
+    }
+    with (
+        ScriptedServer([Reply(201, body={"lineItem": echo})]) as server,
+        OneRosterClient(server.url("/ims/oneroster/v1p1"), auth=None) as client,
+    ):
+        outcome = client.line_items.put(item)
+    assert (outcome.applied, outcome.mismatches) == (True, ())
+    assert outcome.record is not None and outcome.record.title == "Quiz"
+
+
+def test_write_result_is_still_built_from_its_first_fields() -> None:
+    result: WriteResult[Category] = WriteResult(created=True, status_code=201, record=None)
+    assert (result.applied, result.mismatches, result.echo) == (True, (), None)
+    assert "echo" not in repr(WriteResult(created=False, status_code=200, record=None, echo={}))

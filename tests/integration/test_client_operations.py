@@ -19,10 +19,11 @@ import pytest
 from oneroster_client import Listing, OneRosterClient, RetryPolicy, WriteResult
 from oneroster_client.client import COLLECTIONS
 from oneroster_client.endpoints import OPERATIONS, Operation
-from oneroster_client.errors import NotFoundError
+from oneroster_client.errors import ConfigurationError, NotFoundError
 from oneroster_client.models import Record
 from oneroster_client.testing.district import District
 from oneroster_client.testing.generator import generate_district
+from oneroster_client.testing.hostile import Reply, ScriptedServer
 from oneroster_client.testing.server import OneRosterServer
 
 Rows = list[dict[str, Any]]
@@ -379,3 +380,61 @@ def test_first_record_of_every_collection_is_typed(
         collection = getattr(read_only_client, attribute)
         first = collection.list().first(1)
         assert first and isinstance(first[0], Record), attribute
+
+
+# --- ids that a URL would misread -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("..", "parent collection"),
+        (".", "parent collection"),
+        (" .. ", "parent collection"),
+        ("", "non-empty"),
+        ("cls-1\n", "control character"),
+        ("cls\x00-1", "control character"),
+        ("cls\x7f", "control character"),
+        ("cls\x85", "control character"),
+    ],
+)
+def test_ids_a_url_would_misread_are_refused_naming_the_parameter(
+    read_only_client: OneRosterClient, read_only_server: OneRosterServer, bad: str, reason: str
+) -> None:
+    # ".." sent as is becomes /classes/../students, i.e. every student of the district.
+    before = len(read_only_server.requests)
+    with pytest.raises(ConfigurationError, match=rf"class_id .*{reason}|class_id must be {reason}"):
+        read_only_client.classes.students(bad).all()
+    with pytest.raises(ConfigurationError, match="student_id"):
+        read_only_client.classes.results_for_student("cls-1", bad)
+    with pytest.raises(ConfigurationError, match="sourced_id"):
+        read_only_client.users.get(bad)
+    with pytest.raises(ConfigurationError, match="sourced_id"):
+        read_only_client.results.delete(bad)
+    assert len(read_only_server.requests) == before
+
+
+def test_ids_are_sent_as_one_encoded_path_segment() -> None:
+    with (
+        ScriptedServer([Reply(200, body={"users": []})]) as server,
+        OneRosterClient(server.url("/ims/oneroster/v1p1"), auth=None) as client,
+    ):
+        for sourced_id in ("a/b c", "...", "%2E%2E", "ü-1"):
+            assert client.classes.students(sourced_id).all() == []
+    targets = [request.target.partition("?")[0] for request in server.received]
+    assert targets == [
+        "/ims/oneroster/v1p1/classes/a%2Fb%20c/students",
+        "/ims/oneroster/v1p1/classes/.../students",
+        "/ims/oneroster/v1p1/classes/%252E%252E/students",
+        "/ims/oneroster/v1p1/classes/%C3%BC-1/students",
+    ]
+
+
+def test_plain_http_to_a_remote_host_is_allowed_only_by_allow_insecure_http() -> None:
+    url = "http://sis.example.org/ims/oneroster/v1p1"
+    with OneRosterClient(url, auth=None, allow_insecure_http=True) as client:
+        assert client.base_url == url
+    with pytest.raises(ConfigurationError, match="https"):
+        OneRosterClient(url, auth=None)
+    with pytest.raises(TypeError, match="allow_http"):
+        OneRosterClient(url, auth=None, allow_http=True)  # type: ignore[call-arg]

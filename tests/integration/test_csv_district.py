@@ -59,3 +59,18 @@ def test_bad_rows_in_a_served_package_are_reported_not_hidden(tmp_path: Path) ->
     assert len(from_csv.csv_errors) == 1
     error = from_csv.csv_errors[0]
     assert (error.file, error.line, error.column) == ("users.csv", 2, "enabledUser")
+
+
+def test_size_limits_reach_the_reader_and_the_district_keeps_what_was_read(
+    tmp_path: Path,
+) -> None:
+    small = generate_district(students=20, seed=3)
+    target = write_package(tmp_path / "pkg", small.records())
+    users_size = (target / "users.csv").stat().st_size
+
+    from_csv = District.from_csv_package(target, max_file_size=users_size // 2)
+
+    assert 0 < len(from_csv["users"]) < len(small["users"])
+    users_errors = [e for e in from_csv.csv_errors if e.file == "users.csv"]
+    (error,) = users_errors
+    assert "max_file_size" in error.message

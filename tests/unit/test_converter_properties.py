@@ -593,12 +593,12 @@ def _check_arbitrary(model: type[WireObject], value: Any, *, strict: bool = Fals
     assert model.from_dict(written).to_dict() == written
 
 
-ARBITRARY_MODELS = [User, Enrollment]
-ARBITRARY_IDS = [m.__name__ for m in ARBITRARY_MODELS]
+ARBITRARY_MODELS = MODELS  # all 13: the eleven entities, GUIDRef and UserId
+ARBITRARY_IDS = IDS
 
 
 @pytest.mark.parametrize("model", ARBITRARY_MODELS, ids=ARBITRARY_IDS)
-@SETTINGS
+@PER_MODEL
 @given(value=json_values, strict=st.booleans())
 def test_arbitrary_json_only_raises_record_validation_error(
     model: type[WireObject], value: Any, strict: bool
@@ -607,7 +607,7 @@ def test_arbitrary_json_only_raises_record_validation_error(
 
 
 @pytest.mark.parametrize("model", ARBITRARY_MODELS, ids=ARBITRARY_IDS)
-@SETTINGS
+@PER_MODEL
 @given(data=st.data(), strict=st.booleans())
 def test_arbitrary_objects_with_model_keys_only_raise_record_validation_error(
     model: type[WireObject], data: st.DataObject, strict: bool
@@ -618,7 +618,7 @@ def test_arbitrary_objects_with_model_keys_only_raise_record_validation_error(
 
 
 @pytest.mark.parametrize("model", ARBITRARY_MODELS, ids=ARBITRARY_IDS)
-@SETTINGS
+@PER_MODEL
 @given(data=st.data(), strict=st.booleans())
 def test_valid_record_with_one_field_garbled_only_raises_record_validation_error(
     model: type[WireObject], data: st.DataObject, strict: bool
@@ -680,3 +680,63 @@ def test_password_never_appears_in_error_messages(
         assert secret not in repr(error)
         return
     assert secret not in repr(user)
+
+
+# --- deeply nested input -----------------------------------------------------------------
+
+DEPTH = 10_000  # far beyond the interpreter's recursion limit
+
+
+def nested(depth: int, leaf: Any, shape: str) -> Any:
+    """``leaf`` wrapped ``depth`` times in one-element lists or one-key objects."""
+    value = leaf
+    for _ in range(depth):
+        value = [value] if shape == "list" else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+@PER_MODEL
+@given(data=st.data(), shape=st.sampled_from(["list", "object"]), strict=st.booleans())
+def test_deeply_nested_values_only_raise_record_validation_error(
+    model: type[WireObject], data: st.DataObject, shape: str, strict: bool
+) -> None:
+    record = data.draw(KNOWN_ONLY_SPECS[model].strategy(), label="record")
+    deep = nested(DEPTH, data.draw(json_scalars, label="leaf"), shape)
+    place = data.draw(
+        st.sampled_from(["whole", "vendor field", "field", "inside a field"]),
+        label="place",
+    )
+    if place == "whole":
+        wire: Any = deep
+    elif place == "vendor field":
+        wire = {**record, "x_vendor": deep}
+    elif place == "field":
+        wire = {**record, data.draw(st.sampled_from(sorted(SPECS[model].fields))): deep}
+    else:
+        # Inside a GUIDRef or any other nested value: a sourcedId, or a vendor key of it.
+        name = data.draw(st.sampled_from(sorted(record)), label="field")
+        inner = data.draw(st.sampled_from(["sourcedId", "x_vendor"]), label="inner")
+        wire = {**record, name: {"sourcedId": "ref-1", "type": "org", inner: deep}}
+    try:
+        obj = model.from_dict(wire, strict=strict)
+    except RecordValidationError as error:
+        assert error.model == model.__name__
+        assert len(str(error)) < 400  # the value is abbreviated, not printed 10,000 deep
+        return
+    written = obj.to_dict()  # a kept vendor value is written back untouched
+    assert isinstance(written, dict)
+    assert repr(obj)
+
+
+@pytest.mark.parametrize("field", ["parent", "children"])
+def test_a_deep_guidref_names_the_field(field: str) -> None:
+    wire = {"sourcedId": "sch-1", "name": "North", "type": "school"}
+    wire[field] = {"sourcedId": nested(DEPTH, "x", "list")}
+
+    with pytest.raises(RecordValidationError) as caught:
+        Org.from_dict(wire)
+
+    assert caught.value.field is not None
+    assert caught.value.field.startswith(field)
+    assert "expected a sourcedId string" in caught.value.reason

@@ -964,3 +964,23 @@ def test_random_users_and_enrollments_round_trip(
     assert package.errors == []
     assert loaded["users"] == users
     assert loaded["enrollments"] == enrollments
+
+
+def test_every_public_name_is_exported_by_the_package() -> None:
+    import oneroster_client.csv_package as csv_package
+
+    expected = {
+        "COLLECTIONS",
+        "FILE_COLUMNS",
+        "CsvPackage",
+        "CsvPackageError",
+        "CsvRowError",
+        "CsvWarning",
+        "FileMode",
+        "read_package",
+        "write_package",
+    }
+
+    assert expected <= set(csv_package.__all__)
+    for name in csv_package.__all__:
+        assert getattr(csv_package, name) is not None, name
