@@ -171,6 +171,11 @@ def _delete_domains(buzz: BuzzClient, items: list[Any]) -> BatchResult:
             failed.append(
                 BatchFailure(input=item, index=index, code=error.code, message=error.message)
             )
+        except BuzzError as error:
+            error.partial = BatchResult(
+                command="deletedomain", succeeded=tuple(succeeded), failed=tuple(failed)
+            )
+            raise
         else:
             succeeded.append(BatchSuccess(item, {"code": "OK"}))
     return BatchResult(command="deletedomain", succeeded=tuple(succeeded), failed=tuple(failed))

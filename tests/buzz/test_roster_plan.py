@@ -585,3 +585,69 @@ def test_the_plan_id_changes_with_the_operations() -> None:
     other = plan_roster(world(3), current, SETTINGS)
     assert one.id == plan_roster(world(2), current, SETTINGS).id
     assert one.id != other.id and len(one.id) == 16
+
+
+# -- reading Buzz ----------------------------------------------------------------------------
+
+
+def _person(ident: str, domain: str, reference: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "domainid": domain,
+        "username": f"user{ident}",
+        "firstname": "F",
+        "lastname": "L",
+        "reference": reference,
+        **extra,
+    }
+
+
+def test_the_buzz_state_covers_the_district_tree_and_only_live_objects(
+    buzz: BuzzClient, buzz_server: BuzzServer
+) -> None:
+    buzz_server.seed(
+        {
+            "domains": [
+                {"id": "20", "name": "S", "userspace": "s1", "parentid": "10", "reference": "s-1"},
+                {
+                    "id": "21",
+                    "name": "Annex",
+                    "userspace": "s1a",
+                    "parentid": "20",
+                    "reference": "s-1a",
+                },
+                {
+                    "id": "22",
+                    "name": "Else",
+                    "userspace": "else",
+                    "parentid": "1",
+                    "reference": "x",
+                },
+            ],
+            "users": [
+                _person("40", "21", "dup"),
+                _person("41", "20", "dup"),
+                _person("42", "21", "gone", deleted=True),
+                _person("43", "22", "outsider"),
+                _person("44", "20", "obs"),
+                _person("45", "10", ""),
+            ],
+            "rights": [{"actorid": "44", "entityid": "40", "flags": 512}],
+        }
+    )
+    current = read_buzz_state(buzz, SETTINGS)
+    assert current.complete and current.incomplete_reasons == []
+    assert set(current.domains) == {"s-1", "s-1a"}
+    assert set(current.users) == {"dup", "obs"}
+    assert current.users["dup"].id == "40" and current.duplicates == {"users": ["41"]}
+    assert [u.id for u in current.unmanaged_users] == ["45"]
+    assert current.rights[("obs", "dup")].flags == Rights.READ_USER
+    plan = plan_roster(DesiredState(complete=False), current, SETTINGS)
+    assert any("ids 41" in w for w in plan.warnings)
+    before = buzz_server.commands().count("getactorrights")
+    limited = read_buzz_state(buzz, SETTINGS, observers=["obs", "nobody"])
+    assert buzz_server.commands().count("getactorrights") - before == 1
+    assert limited.rights == current.rights
+    off = read_buzz_state(buzz, attrs.evolve(SETTINGS, observers=False))
+    assert off.rights == {}
+    assert buzz_server.commands().count("getactorrights") - before == 1

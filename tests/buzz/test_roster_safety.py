@@ -362,3 +362,34 @@ def test_a_domain_holding_objects_without_reference_is_not_deleted(
     # Everything synced in the school goes; the hand-made course keeps the domain.
     assert {r[0] for r in removals(plan)} == {"courses", "users"}
     assert any("domains/s-1 not deleted: it holds 1 object(s)" in w for w in plan.warnings)
+
+
+def test_a_domain_delete_failing_part_way_keeps_the_deletes_that_landed(
+    buzz_server: BuzzServer, synced: DesiredState
+) -> None:
+    fragile = client_for(buzz_server, BuzzRetryPolicy.none())
+    allowed = {
+        "delete_domains": True,
+        "cascade_deletes": True,
+        "unshared_courses": CourseRemoval.DELETE,
+        "removal_threshold": 1.0,
+    }
+    plan = plan_now(fragile, DesiredState(), **allowed)
+    assert [r[2] for r in removals(plan) if r[0] == "domains"] == ["s-0", "s-1"]
+
+    def fail_second_domain_delete(outcome: Any) -> None:
+        if outcome.operation.entity == "users" and outcome.operation.reference == "stu-1-9":
+            # The next command deletes s-0; the one after it fails.
+            buzz_server.faults.status_every = len(buzz_server.requests) + 2
+
+    result = apply_plan(plan, fragile, approve=True, on_outcome=fail_second_domain_delete)
+    buzz_server.faults.status_every = None
+    first, second = [o for o in result.outcomes if o.operation.entity == "domains"]
+    assert first.ok and not second.ok and second.code == "BuzzHTTPError"
+    assert result.stopped is not None and "deletedomain" in result.stopped
+    assert {d["reference"] for d in buzz_server.domains() if d["reference"]} == {"s-1"}
+    again = plan_now(fragile, DesiredState(), **allowed)
+    assert removals(again) == [("domains", Action.DELETE, "s-1")]
+    assert apply_plan(again, fragile, approve=True).ok
+    assert {d["reference"] for d in buzz_server.domains() if d["reference"]} == set()
+    fragile.close()
