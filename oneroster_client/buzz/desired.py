@@ -215,6 +215,9 @@ class DesiredState:
             aides, the district org, observers when observers are off, enrollments of
             users or classes to be deleted ...). Informational, not errors; records
             with status ``tobedeleted`` are simply absent.
+        deleted: records absent because the SIS deletes them (status ``tobedeleted``)
+            or the user or class they depend on. In an incremental state, where absence
+            means "unchanged", this is how removals are known.
     """
 
     domains: dict[str, DesiredDomain] = attrs.field(factory=dict)
@@ -227,3 +230,4 @@ class DesiredState:
     incomplete_reasons: list[str] = attrs.field(factory=list)
     changed_only: bool = False
     skipped: list[ValidationIssue] = attrs.field(factory=list)
+    deleted: list[SourceRecord] = attrs.field(factory=list)

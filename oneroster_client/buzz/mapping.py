@@ -30,7 +30,8 @@ The rules (OneRoster 1.1 data model sections 5.2-5.7):
   side.
 * Records with status ``tobedeleted`` (or the 1.0 ``inactive``) are left out, so the
   planner removes what they had made; so are enrollments of a user or class to be
-  deleted (listed in ``skipped``).
+  deleted (also listed in ``skipped``). All of them are listed in ``deleted``, which is
+  how an incremental state tells removals from unchanged records.
 
 Anything that cannot be mapped becomes a :class:`ValidationIssue` naming the record, the
 field and why, never a personal value; it never stops the other records. In an
@@ -116,11 +117,14 @@ def map_roster(
 class _Unmapped(Exception):
     """Internal: this record cannot be mapped (an issue) or is left out (skipped)."""
 
-    def __init__(self, field: str | None, reason: str, *, skip: bool = False) -> None:
+    def __init__(
+        self, field: str | None, reason: str, *, skip: bool = False, deleted: bool = False
+    ) -> None:
         super().__init__(reason)
         self.field = field
         self.reason = reason
-        self.skip = skip
+        self.skip = skip or deleted
+        self.deleted = deleted
 
 
 @attrs.frozen
@@ -214,6 +218,7 @@ class _Mapper:
         status = _role(record.status)
         if status in _REMOVED_STATUSES:
             self.removed.setdefault(wire, set()).add(record.sourced_id)
+            self.state.deleted.append(SourceRecord(collection=wire, sourced_id=record.sourced_id))
             return
         try:
             if not record.sourced_id.strip():
@@ -229,6 +234,8 @@ class _Mapper:
     def _unmapped(self, wire: str, record: Record, exc: _Unmapped) -> None:
         if exc.skip:
             source = SourceRecord(collection=wire, sourced_id=record.sourced_id)
+            if exc.deleted:
+                self.state.deleted.append(source)
             self.state.skipped.append(
                 ValidationIssue(source=source, field=exc.field, reason=exc.reason)
             )
@@ -546,9 +553,9 @@ class _Mapper:
     def _map_enrollment(self, record: Enrollment) -> None:
         class_id, user_id = record.class_.sourced_id, record.user.sourced_id
         if self._is("removed", "classes", class_id):
-            raise _Unmapped("class", f"classes/{class_id} is to be deleted", skip=True)
+            raise _Unmapped("class", f"classes/{class_id} is to be deleted", deleted=True)
         if self._is("removed", "users", user_id):
-            raise _Unmapped("user", f"users/{user_id} is to be deleted", skip=True)
+            raise _Unmapped("user", f"users/{user_id} is to be deleted", deleted=True)
         role = _role(record.role)
         role_ids = {"student": self.roles.student_role_id, "teacher": self.roles.teacher_role_id}
         if role not in role_ids:

@@ -175,7 +175,7 @@ def _read_one(
         )
     if listing is not None:
         issues.extend(_unreadable(wire, error) for error in listing.errors)
-        if listing.complete is False:
+        if listing.complete is not True:
             reasons.extend(f"{wire}: {problem}" for problem in listing.problems)
     return items
 

@@ -300,6 +300,15 @@ def test_to_be_deleted_records_are_absent_not_issues() -> None:
     assert state.issues == []
     assert "users/s1 is to be deleted" in skips_of(state, "enrollments/e1")[0].reason
     assert "classes/cls-2 is to be deleted" in skips_of(state, "enrollments/e2")[0].reason
+    # Listed as deleted, so an incremental run can tell removals from unchanged records.
+    assert {str(source) for source in state.deleted} == {
+        "users/s1",
+        "classes/cls-2",
+        "orgs/sch-3",
+        "enrollments/e1",
+        "enrollments/e2",
+        "enrollments/e3",
+    }
 
 
 def test_a_repeated_sourced_id_keeps_the_first_record_and_reports_the_other() -> None:
