@@ -14,7 +14,9 @@ The rules (OneRoster 1.1 data model sections 5.2-5.7):
   school: the first org in ``orgs`` that is a school; a user whose orgs name only the
   district goes to the district domain. Parents, guardians and relatives become
   observers when ``observers`` is on. Administrators, aides and proctors are not
-  rostered (they are listed in ``skipped``).
+  rostered (they are listed in ``skipped``). OneRoster 1.1 users carry no primary-org
+  flag, so the order of ``orgs`` decides. ``enabledUser`` does not matter: a disabled
+  login is still a member of its classes.
 * **Usernames** come from ``username_scheme`` and are unique per domain, compared
   ignoring case: of two users with one username the first by sourcedId keeps it and the
   other becomes an issue naming both.
