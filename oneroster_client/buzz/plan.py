@@ -127,7 +127,8 @@ class Plan:
     Attributes:
         id: a stable hash of the operations; a held plan is approved by it.
         operations: in dependency order (domains, users, courses, enrollments,
-            observers; removals last, in reverse order).
+            observers; within each, updates before creates; removals last, in reverse
+            order), sorted by reference within each group.
         unchanged: per entity, the desired objects Buzz already holds as they should be.
         issues: records that could not be mapped or planned.
         held: the removals exceed the threshold or cap; apply only with approval.
@@ -627,8 +628,10 @@ class _Planner:
     # -- the whole plan ------------------------------------------------------------------
 
     def operations(self) -> list[Operation]:
-        """Creates, updates and grants in dependency order, then removals in reverse."""
-        rank = {Action.CREATE: 0, Action.UPDATE: 1, Action.GRANT: 2}
+        """Updates, creates and grants in dependency order, then removals in reverse."""
+        # Updates first within an entity: a renamed user (or domain) frees its username
+        # (userspace) for a create in the same run.
+        rank = {Action.UPDATE: 0, Action.CREATE: 1, Action.GRANT: 2}
         ordered: list[Operation] = []
         for entity in ENTITIES:
             group = self.ops.get(entity, [])

@@ -269,6 +269,17 @@ def test_updates_carry_only_the_fields_that_differ(buzz: BuzzClient) -> None:
     assert plan_now(buzz, changed).empty
 
 
+def test_a_username_freed_by_a_rename_is_taken_in_the_same_run(buzz: BuzzClient) -> None:
+    desired = world(1)
+    sync(buzz, desired)
+    desired.users["stu-0"] = attrs.evolve(desired.users["stu-0"], username="renamed")
+    desired.users["a-new"] = _user("a-new", "s-1", username="stu0")
+    plan = sync(buzz, desired)
+    users = [(o.action, o.reference) for o in ops(plan, "users")]
+    assert users == [(Action.UPDATE, "stu-0"), (Action.CREATE, "a-new")]
+    assert plan_now(buzz, desired).empty
+
+
 def test_an_enrollment_moving_to_another_user_is_an_update_of_userid(buzz: BuzzClient) -> None:
     desired = world(2)
     sync(buzz, desired)
