@@ -29,8 +29,8 @@ from oneroster_client.buzz.desired import DesiredState
 from oneroster_client.buzz.errors import BuzzError
 from oneroster_client.buzz.history import RunRecord, SyncHistory
 from oneroster_client.buzz.mapping import map_roster
-from oneroster_client.buzz.plan import Action, Plan, plan_roster
-from oneroster_client.buzz.report import RecordFailure, SyncReport
+from oneroster_client.buzz.plan import ENTITIES, Action, Plan, plan_roster
+from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, SyncReport
 from oneroster_client.buzz.settings import RosterSettings, TooSoon, resolve_roles
 from oneroster_client.buzz.snapshot import read_roster
 from oneroster_client.client import OneRosterClient
@@ -344,21 +344,29 @@ def _describe_plan(report: SyncReport, plan: Plan) -> None:
         )
 
 
+def _zero_counts(plan: Plan) -> dict[str, dict[str, int]]:
+    """Every entity of the plan with every count word, so readers need no defaults."""
+    entities = [*ENTITIES, *sorted({o.entity for o in plan.operations} - set(ENTITIES))]
+    return {entity: dict.fromkeys(COUNT_WORDS, 0) for entity in entities}
+
+
 def _planned_counts(plan: Plan) -> dict[str, dict[str, int]]:
-    counts = {entity: {"unchanged": number} for entity, number in plan.unchanged.items()}
+    counts = _zero_counts(plan)
+    for entity, number in plan.unchanged.items():
+        counts.setdefault(entity, dict.fromkeys(COUNT_WORDS, 0))["unchanged"] = number
     for operation in plan.operations:
-        per = counts.setdefault(operation.entity, {})
-        word = _PLANNED_WORD[operation.action]
-        per[word] = per.get(word, 0) + 1
+        counts[operation.entity][_PLANNED_WORD[operation.action]] += 1
     return counts
 
 
 def _describe_result(report: SyncReport, plan: Plan, result: ApplyResult) -> None:
     report.written = True
     report.held = False  # applied: approved, or not held at all
-    counts = result.counts()
+    counts = _zero_counts(plan)
+    for entity, numbers in result.counts().items():
+        counts.setdefault(entity, dict.fromkeys(COUNT_WORDS, 0)).update(numbers)
     for entity, number in plan.unchanged.items():
-        counts.setdefault(entity, {})["unchanged"] = number
+        counts.setdefault(entity, dict.fromkeys(COUNT_WORDS, 0))["unchanged"] = number
     report.counts = counts
     for outcome in result.outcomes:
         if outcome.ok:

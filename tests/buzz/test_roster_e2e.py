@@ -28,6 +28,7 @@ from oneroster_client.buzz import (
 from oneroster_client.buzz.testing import BuzzFaults, BuzzServer
 from oneroster_client.buzz.testing.pytest_plugin import fail_on_server_errors
 from oneroster_client.converter import format_datetime
+from oneroster_client.errors import ConfigurationError
 from oneroster_client.retry import RetryPolicy
 from oneroster_client.testing import District, Faults, OneRosterServer, generate_district
 
@@ -593,3 +594,99 @@ def test_report_email_goes_to_the_settings_addresses(world: World) -> None:
     body = report.to_text() + report.to_json() + report.to_html()
     for user in world.district["users"][:50]:
         assert user["givenName"] + " " + user["familyName"] not in body
+
+
+class _Killed(Exception):
+    """Stands in for the process being killed midway through an apply."""
+
+
+def test_an_interrupted_apply_keeps_what_it_created_and_the_next_run_converges(
+    world: World,
+) -> None:
+    def kill_after_40(step: str, done: int, total: int | None) -> None:
+        if step == "apply" and done == 40:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        world.run(progress=kill_after_40)
+    (stopped,) = world.history.runs("dst-1")
+    assert stopped.status == "failed" and "_Killed" in (stopped.report().error or "")
+    assert world.history.lock_holder("dst-1") is None
+    kept = dict(world.history.id_map("dst-1"))
+    created = {("users", ref): row["id"] for ref, row in world.by_reference("users").items()} | {
+        ("domains", ref): row["id"] for ref, row in world.by_reference("domains").items()
+    }
+    assert kept and set(kept.items()) <= set(created.items())
+
+    report = world.run()
+    assert report.status == "ok" and report.mode == "full", report.to_text()
+    users = world.buzz_server.users()
+    references = [row["reference"] for row in users if row.get("reference")]
+    assert len(references) == len(set(references)), "no user was created twice"
+    assert report.counts["users"]["created"] + len(
+        [key for key in kept if key[0] == "users"]
+    ) == len(references)
+
+
+def test_a_guardian_who_leaves_loses_their_rights_in_the_next_full_run(world: World) -> None:
+    assert world.run().status == "ok"
+    guardian = next(
+        row
+        for row in _active(world.district, "users")
+        if row["role"] in ("parent", "guardian") and row.get("agents")
+    )
+    world.district["users"].remove(guardian)
+    for user in world.district["users"]:
+        if user.get("agents"):
+            user["agents"] = [a for a in user["agents"] if a["sourcedId"] != guardian["sourcedId"]]
+    world.serve_changes()
+    users = world.by_reference("users")
+    actor = users[guardian["sourcedId"]]["id"]
+    assert any(key[0] == actor for key in world.buzz_server.rights())
+
+    report = world.run(full=True)
+    assert report.status == "ok", report.to_text()
+    assert report.counts["observers"]["deleted"] == len(guardian["agents"])
+    assert report.counts["users"].get("deleted", 0) == 0  # users are never deleted
+    assert not any(
+        key[0] == actor and grant.get("flags") for key, grant in world.buzz_server.rights().items()
+    )
+
+
+def test_a_role_name_buzz_does_not_know_stops_the_run_with_the_names_it_has(
+    world: World,
+) -> None:
+    wrong = _settings(student_role="Pupil")
+    with pytest.raises(ConfigurationError, match="Pupil") as caught:
+        world.run(settings=wrong)
+    assert "'Student'" in str(caught.value)
+    (run,) = world.history.runs("dst-1")
+    assert run.status == "failed"
+    assert world.writes() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"validate_only": "no"}, "validate_only"),
+        ({"full": 1}, "full"),
+        ({"approve": None}, "approve"),
+        ({"history": "history.sqlite"}, "SyncHistory"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_runs(
+    world: World, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        world.run(**options)
+    assert world.buzz_server.commands() == []
+
+
+def test_progress_reports_each_step(world: World) -> None:
+    steps: list[tuple[str, int, int | None]] = []
+    world.run(progress=lambda step, done, total: steps.append((step, done, total)))
+    names = list(dict.fromkeys(step for step, _, _ in steps))
+    assert names[:1] == ["orgs"] and names[-3:] == ["buzz", "plan", "apply"]
+    applied = [done for step, done, _ in steps if step == "apply"]
+    assert applied == list(range(1, len(applied) + 1))
+    assert steps[-1][1] == steps[-1][2]
