@@ -101,9 +101,14 @@ def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return types.MappingProxyType(dict(value or {}))
 
 
-def _tuple_of(value: Iterable[str] | str) -> tuple[str, ...]:
-    # A lone string is one item, never its characters.
-    return (value,) if isinstance(value, str) else tuple(value)
+def _tuple_of(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    # A lone string (or any single value) is one item, never its characters; None is none.
+    # Items of the wrong type are left for the validation to name.
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return (value,)
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)

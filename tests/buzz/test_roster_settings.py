@@ -112,6 +112,14 @@ def test_every_problem_is_reported_at_once() -> None:
         assert name in message
 
 
+def test_odd_list_values_are_named_not_crashed_on() -> None:
+    assert make(notify=None).notify == ()
+    with pytest.raises(ConfigurationError, match=r"notify\[0\]: is not an e-mail"):
+        make(notify=5)
+    with pytest.raises(ConfigurationError, match="user_matching: must include 'reference'"):
+        make(user_matching=None)
+
+
 def test_no_threshold_or_zero_intervals_are_allowed() -> None:
     made = make(removal_threshold=0, removal_cap=None, min_interval=timedelta(0), full_every_runs=0)
     assert made.removal_cap is None
