@@ -14,9 +14,10 @@ found by reference adopts an unreferenced enrollment of the same user in the sam
 
 Safety:
 
-- no removal at all is planned from an incomplete OneRoster read, an incomplete Buzz
-  read or an incremental read (``DesiredState.changed_only``); ``removals_suppressed``
-  says why;
+- no removal at all is planned from an incomplete OneRoster read or an incomplete Buzz
+  read; from an incremental read (``DesiredState.changed_only``), where a missing record
+  is unchanged rather than gone, only the records the SIS marks deleted
+  (``DesiredState.deleted``) are removed; ``removals_suppressed`` says which applies;
 - no create is planned from an incomplete Buzz read (an object whose listing failed
   would be created a second time); ``creates_suppressed`` says so;
 - users are never deleted unless ``cascade_deletes`` (a user delete takes the user's
@@ -37,9 +38,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -133,7 +134,8 @@ class Plan:
         issues: records that could not be mapped or planned.
         held: the removals exceed the threshold or cap; apply only with approval.
         hold_reason: which entity, how many, and which limit.
-        removals_suppressed: why no removals were planned, if so.
+        removals_suppressed: why no removals, or only those of records the SIS marks
+            deleted, were planned.
         creates_suppressed: why no creates were planned, if so: from an incomplete Buzz
             read, an object that is not found may still exist (its listing failed), and
             creating it again would duplicate it.
@@ -183,6 +185,14 @@ def _fold(text: str | None) -> str:
 
 
 DomainId = str | Ref
+T = TypeVar("T")
+_COLLECTIONS = {
+    "domains": "orgs",
+    "users": "users",
+    "courses": "classes",
+    "enrollments": "enrollments",
+}
+"""The OneRoster collection each entity's references come from."""
 
 
 @attrs.define
@@ -192,7 +202,8 @@ class _Planner:
     desired: DesiredState
     current: BuzzState
     settings: RosterSettings
-    removals: bool
+    removals: bool  # "absent means gone": a complete, full read on both sides
+    explicit: bool = False  # only what the SIS marks deleted (a complete incremental read)
     creates: bool = True
     dropped: int = 0
     ops: dict[str, list[Operation]] = attrs.field(factory=dict)
@@ -477,6 +488,21 @@ class _Planner:
 
     # -- removals ------------------------------------------------------------------------
 
+    def gone(self, entity: str, mapping: Mapping[str, T]) -> list[tuple[str, T]]:
+        """The managed objects of ``entity`` the SIS no longer has: absent from a full
+        read, or (incremental read) among the records it marks deleted."""
+        desired: Mapping[str, Any] = getattr(self.desired, entity)
+        marked = {
+            source.sourced_id
+            for source in self.desired.deleted
+            if source.collection == _COLLECTIONS[entity]
+        }
+        return [
+            (reference, found)
+            for reference, found in sorted(mapping.items())
+            if reference not in desired and (self.removals or reference in marked)
+        ]
+
     def plan_removals(self) -> None:
         deleted_users = self.remove_users()
         deleted_courses = self.remove_courses()
@@ -485,9 +511,7 @@ class _Planner:
         self.remove_domains(deleted_users | deleted_courses)
 
     def remove_users(self) -> set[str]:
-        gone = [
-            (r, u) for r, u in sorted(self.current.users.items()) if r not in self.desired.users
-        ]
+        gone = self.gone("users", self.current.users)
         if not gone:
             return set()
         if not self.settings.cascade_deletes:
@@ -501,9 +525,7 @@ class _Planner:
         return {user.id for _, user in gone if user.id}
 
     def remove_courses(self) -> set[str]:
-        gone = [
-            (r, c) for r, c in sorted(self.current.courses.items()) if r not in self.desired.courses
-        ]
+        gone = self.gone("courses", self.current.courses)
         if not gone or self.settings.unshared_courses is not CourseRemoval.DELETE:
             return set()
         if not self.settings.cascade_deletes:
@@ -525,10 +547,9 @@ class _Planner:
             if policy is EnrollmentRemoval.INACTIVE
             else EnrollmentStatus.WITHDRAWN
         )
-        for reference, found in sorted(self.current.enrollments.items()):
+        for reference, found in self.gone("enrollments", self.current.enrollments):
             if (
-                reference in self.desired.enrollments
-                or not found.id
+                not found.id
                 or found.id in self.adopted_enrollments
                 or found.user_id in deleted
                 or found.course_id in deleted
@@ -550,9 +571,13 @@ class _Planner:
             return
         mask = Rights(int(self.settings.observer_rights))
         wanted = {(k.observer_reference, k.student_reference) for k in self.desired.observer_links}
+        # An incremental read knows a link is gone only when a user of it is deleted.
+        gone_users = {reference for reference, _ in self.gone("users", self.current.users)}
         for key, grant in sorted(self.current.rights.items()):
             held = Rights(int(grant.flags or 0))
             actor, student = self.current.users[key[0]].id, self.current.users[key[1]].id
+            if not self.removals and not set(key) & gone_users:
+                continue
             if key in wanted or not held & mask or not actor or {actor, student} & deleted_users:
                 continue
             payload = {"actorid": actor, "entityid": student, "flags": int(held & ~mask)}
@@ -568,9 +593,7 @@ class _Planner:
             )
 
     def remove_domains(self, deleted: set[str]) -> None:
-        gone = [
-            (r, d) for r, d in sorted(self.current.domains.items()) if r not in self.desired.domains
-        ]
+        gone = self.gone("domains", self.current.domains)
         if not gone:
             return
         if not self.settings.delete_domains:
@@ -770,11 +793,14 @@ def _suppressed(desired: DesiredState, current: BuzzState) -> str | None:
     if not current.complete:
         why = "; ".join(current.incomplete_reasons) or "no reason given"
         reasons.append(f"the Buzz read was incomplete ({why})")
-    if desired.changed_only:
+    if desired.changed_only and not reasons:
         reasons.append(
             "the OneRoster read was incremental (only records changed since the last run), "
-            "so a record missing from it is not gone"
+            "so a record missing from it is not gone: only records the SIS marks deleted "
+            "are removed"
         )
+    elif desired.changed_only:
+        reasons.append("the OneRoster read was incremental")
     return "; ".join(reasons) or None
 
 
@@ -809,15 +835,21 @@ def plan_roster(desired: DesiredState, current: BuzzState, settings: RosterSetti
         The plan; nothing is sent. ``plan.held`` tells whether it needs approval.
     """
     suppressed = _suppressed(desired, current)
+    both_complete = desired.complete and current.complete
     planner = _Planner(
-        desired, current, settings, removals=suppressed is None, creates=current.complete
+        desired,
+        current,
+        settings,
+        removals=suppressed is None,
+        explicit=both_complete and desired.changed_only,
+        creates=current.complete,
     )
     planner.plan_domains()
     planner.plan_users()
     planner.plan_courses()
     planner.plan_enrollments()
     planner.plan_observers()
-    if suppressed is None:
+    if planner.removals or planner.explicit:
         planner.plan_removals()
     operations = planner.operations()
     hold_reason = planner.hold_reason(operations)

@@ -18,6 +18,7 @@ from oneroster_client.buzz import (
     BuzzRetryPolicy,
     BuzzToken,
     EnrollmentStatus,
+    Rights,
 )
 from oneroster_client.buzz.apply import PlanHeldError, apply_plan
 from oneroster_client.buzz.current import read_buzz_state
@@ -25,6 +26,7 @@ from oneroster_client.buzz.desired import (
     DesiredCourse,
     DesiredDomain,
     DesiredEnrollment,
+    DesiredObserverLink,
     DesiredState,
     DesiredUser,
     SourceRecord,
@@ -393,3 +395,80 @@ def test_a_domain_delete_failing_part_way_keeps_the_deletes_that_landed(
     assert apply_plan(again, fragile, approve=True).ok
     assert {d["reference"] for d in buzz_server.domains() if d["reference"]} == set()
     fragile.close()
+
+
+# -- incremental reads -------------------------------------------------------------------
+
+
+def test_an_incremental_read_removes_only_what_the_sis_marks_deleted(
+    buzz: BuzzClient, buzz_server: BuzzServer, synced: DesiredState
+) -> None:
+    changed = DesiredState(
+        users={"stu-1-1": attrs.evolve(synced.users["stu-1-1"], last_name="Changed")},
+        deleted=[
+            _source("enrollments", "enr-0-0"),
+            _source("users", "stu-0-5"),
+            _source("enrollments", "enr-0-5"),
+            _source("classes", "cls-1"),
+            _source("enrollments", "never-synced"),
+        ],
+        changed_only=True,
+    )
+    plan = plan_now(buzz, changed, cascade_deletes=True)
+    assert plan.removals_suppressed is not None
+    assert "only records the SIS marks deleted" in plan.removals_suppressed
+    # Courses are kept (unshared_courses is "nothing"), the user is deleted with its
+    # enrollment, the other enrollment is withdrawn; nothing absent is touched.
+    assert removals(plan) == [
+        ("enrollments", Action.WITHDRAW, "enr-0-0"),
+        ("users", Action.DELETE, "stu-0-5"),
+    ]
+    assert [o.reference for o in plan.operations if o.action is Action.UPDATE] == ["stu-1-1"]
+    assert apply_plan(plan, buzz).ok
+    assert plan_now(buzz, changed, cascade_deletes=True).empty
+
+
+def test_an_incremental_read_revokes_the_rights_of_a_deleted_observer(
+    buzz: BuzzClient, buzz_server: BuzzServer, synced: DesiredState
+) -> None:
+    observer = attrs.evolve(
+        synced.users["stu-0-0"], reference="obs-1", username="obs1", kind=UserKind.OBSERVER
+    )
+    link = DesiredObserverLink(
+        observer_reference="obs-1",
+        student_reference="stu-0-0",
+        rights=Rights.READ_USER,
+        source=_source("users", "obs-1"),
+    )
+    other = attrs.evolve(link, student_reference="stu-0-1")
+    full = attrs.evolve(synced, users={**synced.users, "obs-1": observer}, observer_links=[link])
+    assert apply_plan(plan_now(buzz, full), buzz).ok
+    # An unchanged second link seen only in a later incremental read stays.
+    assert apply_plan(
+        plan_now(buzz, DesiredState(observer_links=[other], changed_only=True)), buzz
+    ).ok
+    assert len(buzz_server.rights()) == 2
+    quiet = DesiredState(changed_only=True)
+    assert plan_now(buzz, quiet).empty  # absence alone revokes nothing
+    gone = DesiredState(deleted=[_source("users", "obs-1")], changed_only=True)
+    plan = plan_now(buzz, gone, removal_threshold=1.0)
+    assert sorted(removals(plan)) == [
+        ("observers", Action.REVOKE, "obs-1->stu-0-0"),
+        ("observers", Action.REVOKE, "obs-1->stu-0-1"),
+    ]
+    assert any("users: 1 managed Buzz user(s)" in w for w in plan.warnings)
+    assert apply_plan(plan, buzz, approve=True).ok and buzz_server.rights() == {}
+
+
+def test_an_incomplete_incremental_read_removes_nothing_even_when_marked(
+    buzz: BuzzClient, synced: DesiredState
+) -> None:
+    partial = DesiredState(
+        deleted=[_source("enrollments", "enr-0-0")],
+        changed_only=True,
+        complete=False,
+        incomplete_reasons=["users: page 2 failed"],
+    )
+    plan = plan_now(buzz, partial)
+    assert plan.operations == []
+    assert plan.removals_suppressed is not None and "page 2 failed" in plan.removals_suppressed
