@@ -447,3 +447,38 @@ def test_planning_after_applying_a_plan_is_empty(first: Shape, second: Shape) ->
             again = plan_roster(desired, read_buzz_state(client, loose), loose)
             assert again.empty, again.counts()
         client.close()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    shape=shapes,
+    kill_at=st.floats(0.0, 1.0),
+    fail_every=st.one_of(st.none(), st.integers(2, 7)),
+    batch_size=st.integers(1, 4),
+)
+def test_any_kill_with_any_item_failures_converges_without_duplicates(
+    shape: Shape, kill_at: float, fail_every: int | None, batch_size: int
+) -> None:
+    desired = district(shape)
+    with BuzzServer(seed=DISTRICT_SEED) as server:
+        client = make_client(server, [], batch_size=batch_size)
+        plan = plan_now(client, desired)
+        stop_at = max(1, round(kill_at * len(plan.operations)))
+        server.faults.fail_batch_item_every = fail_every
+        reported: list[OperationOutcome] = []
+
+        def die(outcome: OperationOutcome) -> None:
+            reported.append(outcome)
+            if len(reported) == stop_at:
+                raise Crash
+
+        with pytest.raises(Crash):
+            apply_plan(plan, client, on_outcome=die)
+        server.faults.fail_batch_item_every = None
+        converge(client, desired)
+        assert_holds_exactly(server, desired)
+        client.close()
