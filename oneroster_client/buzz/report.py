@@ -32,6 +32,7 @@ __all__ = [
     "ENTITY_ORDER",
     "RecordFailure",
     "RunReport",
+    "Section",
     "SyncReport",
 ]
 
@@ -48,6 +49,9 @@ COUNT_WORDS: tuple[str, ...] = (
 
 ENTITY_ORDER: tuple[str, ...] = ("domains", "users", "courses", "enrollments", "observers")
 """Rostering entities in display order; other entity names follow alphabetically."""
+
+Section = tuple[str, tuple[str, ...], list[tuple[Any, ...]]]
+"""An extra report section: ``(title, column headers, rows)``."""
 
 _TEXT_LIST_LIMIT = 20  # the text summary lists this many failures/issues, then a count
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -163,6 +167,8 @@ class RunReport:
     """
 
     TITLE: ClassVar[str] = "Buzz run"
+    WORDS: ClassVar[tuple[str, ...]] = COUNT_WORDS
+    """The outcome words of :attr:`counts` (a subclass may use its own)."""
     _TYPES: ClassVar[dict[str, type[RunReport]]] = {}
     _TIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"started", "finished"})
 
@@ -220,8 +226,8 @@ class RunReport:
 
     def add_count(self, entity: str, word: str, number: int = 1) -> None:
         """Add ``number`` to ``counts[entity][word]``."""
-        if word not in COUNT_WORDS:
-            raise ValueError(f"unknown count word {word!r}; use one of {', '.join(COUNT_WORDS)}")
+        if word not in self.WORDS:
+            raise ValueError(f"unknown count word {word!r}; use one of {', '.join(self.WORDS)}")
         per_entity = self.counts.setdefault(entity, {})
         per_entity[word] = per_entity.get(word, 0) + number
 
@@ -314,9 +320,9 @@ class RunReport:
         return lines
 
     def count_rows(self) -> list[tuple[str, list[int]]]:
-        """``(entity, [number per word of COUNT_WORDS])`` in display order."""
+        """``(entity, [number per word of WORDS])`` in display order."""
         return [
-            (entity, [self.counts[entity].get(word, 0) for word in COUNT_WORDS])
+            (entity, [self.counts[entity].get(word, 0) for word in self.WORDS])
             for entity in entity_order(self.counts)
         ]
 
@@ -326,18 +332,27 @@ class RunReport:
         rows = self.count_rows()
         if rows:
             lines.append("")
-            lines.append(f"{'':<12}" + "".join(f"{word:>11}" for word in COUNT_WORDS))
+            lines.append(f"{'':<12}" + "".join(f"{word:>11}" for word in self.WORDS))
             for entity, numbers in rows:
                 lines.append(f"{entity:<12}" + "".join(f"{n:>11,}" for n in numbers))
-        sections = (
+        sections = [
             ("Failures", [str(f) for f in self.failures]),
             ("Skipped", [str(f) for f in self.skipped]),
             ("Validation issues", [str(issue) for issue in self.issues]),
+            *(
+                (title, [_text_row(row) for row in rows])
+                for title, _, rows in self.extra_sections()
+            ),
             ("Warnings", list(self.warnings)),
-        )
+        ]
         for title, items in sections:
             lines.extend(_text_section(title, items, limit))
         return "\n".join(_CONTROL.sub(" ", line) for line in lines) + "\n"
+
+    def extra_sections(self) -> list[Section]:
+        """Further record lists a subclass reports, rendered after the validation issues
+        in text and HTML: ``(title, column headers, rows)``. None here."""
+        return []
 
     # --- HTML -------------------------------------------------------------------------
 
@@ -351,7 +366,7 @@ class RunReport:
             f"<style>{_CSS}</style></head><body>",
             f'<h1 class="{esc(self.status)}">{esc(self.headline())}</h1>',
             *(f"<p>{esc(line)}</p>" for line in self.detail_lines()),
-            _html_counts(self.count_rows()),
+            _html_counts(self.count_rows(), self.WORDS),
             _html_table(
                 "Failures",
                 ("Entity", "Reference", "Action", "Code", "Message"),
@@ -367,6 +382,7 @@ class RunReport:
                 ("Record", "Field", "Reason"),
                 [(str(i.source), i.field, i.reason) for i in self.issues],
             ),
+            *(_html_table(title, headers, rows) for title, headers, rows in self.extra_sections()),
             _html_table("Warnings", ("Warning",), [(w,) for w in self.warnings]),
             "</body></html>",
         ]
@@ -378,8 +394,8 @@ class RunReport:
         """The e-mail subject: district, status and the main numbers."""
         numbers = ", ".join(
             f"{self.total(word):,} {word}"
-            for word in ("created", "updated", "withdrawn", "deleted", "failed")
-            if self.total(word)
+            for word in self.WORDS
+            if word not in ("unchanged", "skipped") and self.total(word)
         )
         text = f"[{self.TITLE}] {self.district}: {self.status}"
         if numbers:
@@ -434,10 +450,14 @@ _CSS = (
 )
 
 
-def _html_counts(rows: Sequence[tuple[str, list[int]]]) -> str:
+def _text_row(row: Sequence[Any]) -> str:
+    return " | ".join(str(cell) for cell in row if cell is not None and cell != "")
+
+
+def _html_counts(rows: Sequence[tuple[str, list[int]]], words: Sequence[str]) -> str:
     if not rows:
         return ""
-    head = "".join(f"<th>{html.escape(word)}</th>" for word in COUNT_WORDS)
+    head = "".join(f"<th>{html.escape(word)}</th>" for word in words)
     body = "".join(
         f"<tr><th>{html.escape(entity)}</th>"
         + "".join(f'<td class="n">{number:,}</td>' for number in numbers)

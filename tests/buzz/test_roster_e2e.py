@@ -364,14 +364,8 @@ def test_the_next_run_makes_exactly_the_districts_changes(world: World, full: bo
     assert report.counts["observers"]["created"] == 1
     for entity in ("domains", "courses"):
         assert report.counts.get(entity, {}).get("created", 0) == 0
-    assert report.total("deleted") == 0 and report.total("failed") == 0
-    if not full:
-        # Removals are never planned from an incremental read (see the strict xfail
-        # below); the next full reconciliation makes them, and nothing else.
-        report = world.run(full=True)
-        assert report.status == "ok", report.to_text()
-        assert report.total("created") == 0 and report.total("updated") == 0
     assert report.counts["enrollments"]["withdrawn"] == len(changes.withdrawn)
+    assert report.total("deleted") == 0 and report.total("failed") == 0
 
     users = world.by_reference("users")
     for student, school in changed["moved"].items():
@@ -391,12 +385,6 @@ def test_the_next_run_makes_exactly_the_districts_changes(world: World, full: bo
     assert world.writes(mark) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an incremental read drops tobedeleted records without telling the planner; "
-    "DesiredState needs the explicitly removed references (mapping) and the planner must "
-    "plan their removal from a complete incremental read",
-)
 def test_an_incremental_run_withdraws_enrollments_the_sis_marks_tobedeleted(
     world: World,
 ) -> None:
@@ -405,8 +393,12 @@ def test_an_incremental_run_withdraws_enrollments_the_sis_marks_tobedeleted(
     changes.end_class()
     world.serve_changes()
     report = world.run()
-    assert report.mode == "incremental"
-    assert report.counts.get("enrollments", {}).get("withdrawn", 0) == len(changes.withdrawn)
+    assert report.mode == "incremental" and report.status == "ok", report.to_text()
+    assert report.counts["enrollments"]["withdrawn"] == len(changes.withdrawn)
+    assert report.total("withdrawn") == len(changes.withdrawn)
+    assert report.total("updated") == report.total("created") == 0
+    enrollments = world.by_reference("enrollments")
+    assert {enrollments[ref]["status"] for ref in changes.withdrawn} == {WITHDRAWN}
 
 
 # --- safety ----------------------------------------------------------------------------

@@ -6,13 +6,21 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from typing import ClassVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oneroster_client.buzz.desired import SourceRecord, ValidationIssue
-from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, RunReport, SyncReport
+from oneroster_client.buzz.report import (
+    COUNT_WORDS,
+    RecordFailure,
+    RunReport,
+    Section,
+    SyncReport,
+)
 from oneroster_client.errors import ConfigurationError
 
 STARTED = datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
@@ -237,3 +245,33 @@ def test_any_report_round_trips(
     for reference in references:
         if "<" in reference:
             assert reference not in page
+
+
+@attrs.define(kw_only=True)
+class _GradesReport(RunReport):
+    """A report with its own outcome words and an extra list, as grade passback has."""
+
+    TITLE: ClassVar[str] = "Grades"
+    WORDS: ClassVar[tuple[str, ...]] = ("created", "replaced", "refused")
+
+    refused: list[str] = attrs.field(factory=list)
+
+    def extra_sections(self) -> list[Section]:
+        return [("Refused", ("Result", "Why"), [(ref, "<not points>") for ref in self.refused])]
+
+
+def test_a_subclass_brings_its_own_words_and_sections() -> None:
+    report = _GradesReport(district="d", kind="passback", refused=["res-1"])
+    report.add_count("results", "replaced", 4)
+    with pytest.raises(ValueError, match="replaced"):
+        report.add_count("results", "withdrawn")
+    report.finish()
+    text = report.to_text()
+    header = next(line.split() for line in text.splitlines() if "replaced" in line)
+    assert header == list(_GradesReport.WORDS)
+    assert "Refused (1):" in text and "res-1 | <not points>" in text
+    page = report.to_html()
+    assert "<th>refused</th>" in page and "&lt;not points&gt;" in page
+    assert "4 replaced" in report.subject()
+    back = RunReport.from_json(report.to_json())
+    assert isinstance(back, _GradesReport) and back == report
