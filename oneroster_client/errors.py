@@ -8,7 +8,7 @@ binding). Messages never contain credentials, tokens, signatures or record conte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from oneroster_client.status_info import StatusInfo
 
@@ -153,3 +153,34 @@ class RecordValidationError(OneRosterError, ValueError):
 
 class IncompleteResultError(OneRosterError):
     """A listing ended with fewer (or duplicated) records than the server announced."""
+
+
+TokenProblem = Literal["credentials", "scope", "grant", "redirect", "endpoint"]
+
+
+class TokenRefusedError(AuthenticationError):
+    """The OAuth 2 token endpoint did not issue a token; :attr:`problem` says what to fix.
+
+    Attributes:
+        problem: ``"credentials"`` (client id or secret refused, or sent the way the server
+            does not want), ``"scope"`` (a requested scope refused, or a required scope
+            missing), ``"grant"`` (the client may not use client credentials),
+            ``"redirect"`` (the endpoint answered with a redirect, which was not followed)
+            or ``"endpoint"`` (the answer does not look like a token endpoint's).
+        oauth_error: the OAuth 2 ``error`` code (RFC 6749 section 5.2), when one was sent.
+        redirect_host: for a redirect, the ``host[:port]`` its ``Location`` named.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problem: TokenProblem,
+        oauth_error: str | None = None,
+        redirect_host: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.problem: TokenProblem = problem
+        self.oauth_error = oauth_error
+        self.redirect_host = redirect_host

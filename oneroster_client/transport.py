@@ -44,9 +44,13 @@ from oneroster_client.status import error_from_response
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "MAX_DEFAULT_REQUEST_DEADLINE",
+    "BodyTooLarge",
     "Response",
     "Transport",
+    "check_max_response_bytes",
+    "check_request_deadline",
     "encode_query",
+    "read_limited_body",
 ]
 
 logger = logging.getLogger("oneroster_client")
@@ -228,8 +232,8 @@ class Transport:
         )
         self.auth = auth
         self.timeout = timeout
-        self.request_deadline = _check_request_deadline(request_deadline, timeout)
-        self.max_response_bytes = _check_max_response_bytes(max_response_bytes)
+        self.request_deadline = check_request_deadline(request_deadline, timeout)
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.retry = retry if retry is not None else RetryPolicy()
         self.renew_auth_on = frozenset(renew_auth_on)
         self._own_session = session is None
@@ -337,22 +341,12 @@ class Transport:
     def _read_body(self, raw: requests.Response, call: _Call, started: float) -> bytes:
         """Stream the body within the attempt's time limit and the size limit."""
         limit = self._attempt_limit(call.state)
-        deadline = started + limit
-        chunks: list[bytes] = []
-        received = 0
-        complete = False
         try:
-            for chunk in _body_chunks(raw):
-                received += len(chunk)
-                if received > self.max_response_bytes:
-                    raise self._too_large(call)
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise _TooSlow(limit, received)
-            complete = True
-        finally:
-            _release(raw, complete=complete)
-        return b"".join(chunks)
+            return read_limited_body(
+                raw, started=started, time_limit=limit, max_bytes=self.max_response_bytes
+            )
+        except BodyTooLarge:
+            raise self._too_large(call) from None
 
     def _too_large(self, call: _Call) -> ResponseFormatError:
         limit = self.max_response_bytes
@@ -445,7 +439,7 @@ def _read_timeout(timeout: Any) -> float | None:
     return None
 
 
-def _check_request_deadline(value: Any, timeout: Any) -> float:
+def check_request_deadline(value: Any, timeout: Any) -> float:
     if value is None:
         read = _read_timeout(timeout)
         if read is None:
@@ -464,7 +458,7 @@ def _check_request_deadline(value: Any, timeout: Any) -> float:
     return float(value)
 
 
-def _check_max_response_bytes(value: Any) -> int:
+def check_max_response_bytes(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigurationError(
             f"max_response_bytes must be a positive whole number of bytes (default "
@@ -474,6 +468,54 @@ def _check_max_response_bytes(value: Any) -> int:
 
 
 # --- streaming -----------------------------------------------------------------------
+
+
+class BodyTooLarge(Exception):
+    """An answer decoded to more than the size limit (raised by :func:`read_limited_body`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer is larger than {limit} bytes")
+        self.limit = limit
+
+
+def read_limited_body(
+    raw: requests.Response, *, started: float, time_limit: float, max_bytes: int
+) -> bytes:
+    """Read a streamed answer's body within a time limit and a size limit.
+
+    The one place where bodies from outside are read (OneRoster and Buzz alike): decoded
+    chunks are counted as they arrive, so a small compressed body that expands enormously
+    is refused early, and the clock is checked after every chunk, so a server dripping a
+    byte at a time cannot hold the call past its time limit.
+
+    Args:
+        raw: a response requested with ``stream=True``.
+        started: ``time.monotonic()`` when the request was sent.
+        time_limit: seconds from ``started`` by which the whole body must have arrived.
+        max_bytes: the largest decoded body accepted.
+
+    Raises:
+        BodyTooLarge: the decoded body passed ``max_bytes``.
+        requests.exceptions.ReadTimeout: the body was still arriving at the deadline.
+        requests.exceptions.ChunkedEncodingError: the connection broke mid-body (the
+            message says how many bytes had arrived).
+    """
+    deadline = started + time_limit
+    chunks: list[bytes] = []
+    received = 0
+    complete = False
+    try:
+        for chunk in _body_chunks(raw):
+            received += len(chunk)
+            if received > max_bytes:
+                raise BodyTooLarge(max_bytes)
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _TooSlow(time_limit, received)
+        complete = True
+    finally:
+        _release(raw, complete=complete)
+    return b"".join(chunks)
 
 
 def _content_length(headers: Mapping[str, str]) -> int | None:

@@ -30,11 +30,12 @@ from oneroster_client._redact import mask, redact_text, redact_url
 from oneroster_client._urls import check_service_url
 from oneroster_client.auth._common import UNSAFE_HEADER_CHARS, basic_credentials
 from oneroster_client.errors import (
-    AuthenticationError,
     ConfigurationError,
     OneRosterError,
     RateLimitError,
     ServerError,
+    TokenProblem,
+    TokenRefusedError,
     TransportError,
 )
 from oneroster_client.retry import RetryPolicy, parse_retry_after
@@ -44,7 +45,6 @@ __all__ = ["ClientAuthMethod", "OAuth2ClientCredentials", "TokenProblem", "Token
 logger = logging.getLogger("oneroster_client.auth")
 
 ClientAuthMethod = Literal["basic", "body"]
-TokenProblem = Literal["credentials", "scope", "grant", "redirect", "endpoint"]
 
 # Token lifetime assumed when the token endpoint omits expires_in (RFC 6749 leaves it optional).
 _DEFAULT_TOKEN_LIFETIME = 3600.0
@@ -54,34 +54,6 @@ _DESCRIPTION_CHARS = 200
 # Only the start of an error body is redacted and shown: this bounds the work on a huge one
 # and is far longer than any secret, so none is cut in half before redaction.
 _REDACT_WINDOW = 64 * 1024
-
-
-class TokenRefusedError(AuthenticationError):
-    """The OAuth 2 token endpoint did not issue a token; :attr:`problem` says what to fix.
-
-    Attributes:
-        problem: ``"credentials"`` (client id or secret refused, or sent the way the server
-            does not want), ``"scope"`` (a requested scope refused, or a required scope
-            missing), ``"grant"`` (the client may not use client credentials),
-            ``"redirect"`` (the endpoint answered with a redirect, which was not followed)
-            or ``"endpoint"`` (the answer does not look like a token endpoint's).
-        oauth_error: the OAuth 2 ``error`` code (RFC 6749 section 5.2), when one was sent.
-        redirect_host: for a redirect, the ``host[:port]`` its ``Location`` named.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        problem: TokenProblem,
-        oauth_error: str | None = None,
-        redirect_host: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.problem: TokenProblem = problem
-        self.oauth_error = oauth_error
-        self.redirect_host = redirect_host
 
 
 class _TokenFailure(Exception):

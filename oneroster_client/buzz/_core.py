@@ -12,6 +12,7 @@ from requests.auth import AuthBase
 
 from oneroster_client._redact import redact_text
 from oneroster_client._urls import check_service_url
+from oneroster_client.transport import DEFAULT_MAX_RESPONSE_BYTES
 from oneroster_client.buzz._envelope import rows
 from oneroster_client.buzz.batch import BatchFailure, BatchResult, BatchSuccess
 from oneroster_client.buzz.errors import BuzzError, BuzzResponseError
@@ -116,6 +117,8 @@ class BuzzClientCore:
         timeout: float | tuple[float, float] = 30.0,
         allow_insecure_http: bool = False,
         session: requests.Session | None = None,
+        request_deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = check_service_url(
             base_url,
@@ -134,6 +137,8 @@ class BuzzClientCore:
             retry=self.retry,
             timeout=timeout,
             session=session,
+            request_deadline=request_deadline,
+            max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:

@@ -157,6 +157,11 @@ class BuzzClient(BuzzClientCore):
         timeout: seconds, or a ``(connect, read)`` pair.
         allow_insecure_http: permit plain http to a host that is not loopback.
         session: a ``requests.Session`` to use.
+        request_deadline: seconds one attempt may take in total, body included (default
+            5 x the read timeout, at most 300 s): a server dripping its answer cannot hold
+            a call open.
+        max_response_bytes: the largest decoded answer accepted (default 64 MiB); larger
+            ones, compressed or not, are refused while they stream.
 
     Raises:
         ConfigurationError: a missing or unusable setting, named.

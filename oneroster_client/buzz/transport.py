@@ -35,6 +35,13 @@ from oneroster_client.buzz.errors import (
 )
 from oneroster_client.buzz.throttle import NOT_PROCESSED_STATUSES, BuzzRetryPolicy
 from oneroster_client.retry import parse_retry_after
+from oneroster_client.transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BodyTooLarge,
+    check_max_response_bytes,
+    check_request_deadline,
+    read_limited_body,
+)
 
 __all__ = ["AttemptFailure", "BuzzTransport", "encode_params"]
 
@@ -42,6 +49,9 @@ logger = logging.getLogger("oneroster_client.buzz")
 
 _COMMAND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _EXCERPT = 300
+# Only the start of an error body is redacted and shown: bounded work on a huge body, and
+# far longer than any secret, so none is cut in half before redaction.
+_REDACT_WINDOW = 64 * 1024
 
 
 @attrs.frozen
@@ -96,12 +106,17 @@ class BuzzTransport:
         retry: BuzzRetryPolicy,
         timeout: float | tuple[float, float],
         session: requests.Session | None = None,
+        request_deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url
         self.auth = auth
         self.user_agent = user_agent
         self.retry = retry
         self.timeout = timeout
+        # The same bounds as the OneRoster transport: total time per attempt, decoded size.
+        self.request_deadline = check_request_deadline(request_deadline, timeout)
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.session = session if session is not None else requests.Session()
         self._pause = 0.0
         self._pause_lock = threading.Lock()
@@ -215,7 +230,21 @@ class BuzzTransport:
                 auth=self.auth,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,
             )
+            content = read_limited_body(
+                raw,
+                started=started,
+                time_limit=self.request_deadline,
+                max_bytes=self.max_response_bytes,
+            )
+        except BodyTooLarge:
+            raise BuzzResponseError(
+                f"Buzz's answer to {cmd} is larger than max_response_bytes="
+                f"{self.max_response_bytes}; pass a larger max_response_bytes to BuzzClient "
+                "if Buzz really sends answers that large (smaller batches and pages help)",
+                command=cmd,
+            ) from None
         except BuzzTransportError as exc:  # the auth plug-in could not reach its endpoint
             return AttemptFailure(exc, maybe_processed=False)
         except BuzzAuthenticationError as exc:
@@ -229,7 +258,7 @@ class BuzzTransport:
         elapsed = (time.monotonic() - started) * 1000
         logger.debug("Buzz %s %s -> %d in %.0f ms", method, cmd, raw.status_code, elapsed)
         self._note_budget(raw.headers)
-        return self._read(raw, cmd)
+        return self._read(raw, content, cmd)
 
     def _transport_failure(
         self, exc: requests.RequestException, method: str, cmd: str, url: str
@@ -241,15 +270,15 @@ class BuzzTransport:
         return AttemptFailure(error, maybe_processed=not _never_sent(exc))
 
     def _read(
-        self, raw: requests.Response, cmd: str
+        self, raw: requests.Response, content: bytes, cmd: str
     ) -> Mapping[str, Any] | AttemptFailure | _NoAuth:
         status = raw.status_code
-        answer = _envelope(raw)
+        answer = _envelope(content)
         code = answer.get("code") if answer is not None else None
         if code == "NoAuthentication" or status == 401:
             return _NO_AUTH
         if status >= 300:
-            return self._http_failure(raw, cmd, answer)
+            return self._http_failure(raw, content, cmd, answer)
         if answer is None:
             raise BuzzResponseError(
                 f"Buzz answered {cmd} with HTTP {status} but no DLAP 'response' object "
@@ -277,10 +306,12 @@ class BuzzTransport:
         )
 
     def _http_failure(
-        self, raw: requests.Response, cmd: str, answer: Mapping[str, Any] | None
+        self, raw: requests.Response, content: bytes, cmd: str, answer: Mapping[str, Any] | None
     ) -> AttemptFailure:
         status = raw.status_code
-        excerpt = redact_text(raw.text[:_EXCERPT], secrets=self.secrets()) if raw.text else None
+        # Redact first, then shorten: a secret cut in half would escape redaction.
+        text = content.decode("utf-8", "replace")
+        excerpt = redact_text(text[:_REDACT_WINDOW], secrets=self.secrets())[:_EXCERPT] or None
         detail = f", {answer.get('code')}" if answer and answer.get("code") else ""
         text = f"Buzz answered {cmd} with HTTP {status}{detail}"
         retry_after = raw.headers.get("Retry-After")
@@ -322,9 +353,9 @@ class _NoAuth:
 _NO_AUTH = _NoAuth()
 
 
-def _envelope(raw: requests.Response) -> Mapping[str, Any] | None:
+def _envelope(content: bytes) -> Mapping[str, Any] | None:
     try:
-        payload = raw.json()
+        payload = json.loads(content)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     inner = payload.get("response") if isinstance(payload, Mapping) else None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 ROWS: list[dict[str, Any]] = []
-COLUMNS = ("scenario", "mode", "outcome", "expected", "received", "failed attempts")
+COLUMNS = ("scenario", "mode", "outcome", "expected", "received", "requests", "retries")
 
 
 @pytest.fixture
