@@ -142,7 +142,9 @@ def map_line_item(
         return _refusal("lineItems", sourced_id, reason)
     assign, due, dated = _dates(book, item, context.today)
     category = _category(course_id, item, context)
-    period = _grading_period(book.class_id, due if dated else None, context)
+    # Only a due date Buzz gives places an item in a grading period; a course date would
+    # put every undated item in the first or last one.
+    period = _grading_period(book.class_id, item.due_date, context)
     record = LineItem(
         sourced_id=sourced_id,
         status="active",
