@@ -191,7 +191,8 @@ class World:
         return [r.path for r in self.oneroster_server.requests if r.method == "PUT"]
 
     def fail_put_number(self, collection: str, number: int, status: int, count: int = 1) -> None:
-        """Make the ``number``-th PUT to ``collection`` (from 1) answer ``status``."""
+        """Make the ``number``-th PUT to a client collection (``"results"``, ``"line_items"``)
+        answer ``status``."""
         target = getattr(self.oneroster, collection)
         original: Callable[[Any], Any] = target.put
         calls = [0]
