@@ -84,6 +84,12 @@ from oneroster_client.buzz.history import (
 )
 from oneroster_client.buzz.mapping import map_roster
 from oneroster_client.buzz.paging import BuzzListing
+from oneroster_client.buzz.passback import (
+    PassbackReport,
+    PassbackSettings,
+    SisProfile,
+    pass_back_grades,
+)
 from oneroster_client.buzz.plan import Action, Operation, Plan, Ref, plan_roster
 from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, RunReport, SyncReport
 from oneroster_client.buzz.settings import (
@@ -150,6 +156,8 @@ __all__ = [
     "LockInfo",
     "Operation",
     "OperationOutcome",
+    "PassbackReport",
+    "PassbackSettings",
     "Plan",
     "PlanHeldError",
     "RecordFailure",
@@ -163,6 +171,7 @@ __all__ = [
     "RunRecord",
     "RunReport",
     "Score",
+    "SisProfile",
     "SourceRecord",
     "SyncHistory",
     "SyncHistoryError",
@@ -176,6 +185,7 @@ __all__ = [
     "ValidationIssue",
     "apply_plan",
     "map_roster",
+    "pass_back_grades",
     "plan_roster",
     "read_buzz_state",
     "read_roster",
