@@ -289,7 +289,12 @@ class _Run:
             return
         if plan.held and not _approves(plan, approve):
             report.counts = _planned_counts(plan)
+            report.warnings.append(
+                f"the plan is held: review it, then run again with approve={plan.id!r}"
+            )
             return
+        if plan.held:
+            report.warnings.append(f"held plan {plan.id} applied as approved ({plan.hold_reason})")
         result = self.apply(plan, approve)
         _describe_result(report, plan, result)
         self.remember_observers(desired, scope, report)
@@ -338,10 +343,6 @@ def _describe_plan(report: SyncReport, plan: Plan) -> None:
     report.removals_suppressed = plan.removals_suppressed
     report.issues.extend(plan.issues)
     report.warnings.extend(plan.warnings)
-    if plan.held:
-        report.warnings.append(
-            f"the plan is held: review it, then run again with approve={plan.id!r}"
-        )
 
 
 def _zero_counts(plan: Plan) -> dict[str, dict[str, int]]:

@@ -449,6 +449,8 @@ def test_a_large_drop_is_held_until_approved(world: World) -> None:
 
     approved = world.run(full=True, approve=held.plan_id)
     assert approved.status == "ok" and not approved.held, approved.to_text()
+    assert any(held.plan_id in w and "approved" in w for w in approved.warnings)
+    assert any(f"approve={held.plan_id!r}" in w for w in held.warnings)
     assert approved.counts["enrollments"]["withdrawn"] == len(gone)
     enrollments = world.by_reference("enrollments")
     assert {enrollments[row["sourcedId"]]["status"] for row in gone} == {WITHDRAWN}
