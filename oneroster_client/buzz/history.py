@@ -333,14 +333,34 @@ class SyncHistory:
             db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def runs(
-        self, district: str, *, kind: str | None = None, limit: int | None = None
+        self,
+        district: str,
+        *,
+        kind: str | None = None,
+        mode: str | None = None,
+        status: str | None = None,
+        after: datetime | None = None,
+        limit: int | None = None,
     ) -> list[RunRecord]:
-        """The district's runs, newest first (optionally of one kind, at most ``limit``)."""
+        """The district's runs, newest first.
+
+        Args:
+            district: the district key.
+            kind: only runs of this kind (``"sync"``, ``"passback"``).
+            mode: only runs of this mode (``"full"``, ``"incremental"``, ``"validate-only"``).
+            status: only runs recorded with this status (``"ok"``, ``"partial"`` ...).
+            after: only runs started after this time.
+            limit: at most this many.
+        """
         sql = "SELECT * FROM runs WHERE district = ?"
         parameters: list[Any] = [district]
-        if kind is not None:
-            sql += " AND kind = ?"
-            parameters.append(kind)
+        for column, value in (("kind", kind), ("mode", mode), ("status", status)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                parameters.append(value)
+        if after is not None:
+            sql += " AND started > ?"
+            parameters.append(_stamp(after))
         sql += " ORDER BY started DESC, rowid DESC"
         if limit is not None:
             sql += " LIMIT ?"

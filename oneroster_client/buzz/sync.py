@@ -244,11 +244,9 @@ class _Run:
         started = last_full.started
         if now - started >= self.settings.full_every:
             return f"the last one started {_ago(now - started)} ago"
-        since_full = [
-            run
-            for run in self.history.runs(self.key, kind="sync")
-            if run.status == "ok" and run.mode == "incremental" and run.started > started
-        ]
+        since_full = self.history.runs(
+            self.key, kind="sync", mode="incremental", status="ok", after=started
+        )
         if len(since_full) >= self.settings.full_every_runs:
             return f"{len(since_full)} incremental runs since the last one"
         return None

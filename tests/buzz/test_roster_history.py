@@ -46,6 +46,19 @@ def test_runs_come_back_newest_first_with_their_reports(history: SyncHistory) ->
     assert [run.kind for run in history.runs("dst-1")] == ["sync", "passback", "sync"]
     assert len(history.runs("dst-1", limit=1)) == 1
     assert history.runs("dst-2") == []
+    assert [r.run_id for r in history.runs("dst-1", mode="incremental")] == [second.run_id]
+    assert [r.run_id for r in history.runs("dst-1", after=T0)] == [second.run_id, other.run_id]
+    assert [r.run_id for r in history.runs("dst-1", status="running")] == [other.run_id]
+
+
+def test_observers_are_remembered_per_district(history: SyncHistory) -> None:
+    history.set_observers("dst-1", ["g1", "g2"], replace=False)
+    history.set_observers("dst-1", ["g3"], replace=False)
+    history.set_observers("dst-2", ["x"], replace=True)
+    assert history.observers("dst-1") == {"g1", "g2", "g3"}
+    history.set_observers("dst-1", ["g2"], replace=True)
+    assert history.observers("dst-1") == {"g2"}
+    assert history.observers("dst-2") == {"x"}
 
 
 def test_recording_a_run_again_replaces_it(history: SyncHistory) -> None:
