@@ -73,6 +73,54 @@ def _classes(district: District, count: int) -> list[tuple[str, list[str]]]:
     raise AssertionError("the generated district has too few classes with three students")
 
 
+def _grades_of(enrollment_id: str, student: str, k: int) -> list[Grade]:
+    grades = []
+    for item_id, (_title, possible) in ITEMS.items():
+        achieved, status, letter = SCORES[item_id][k]
+        grades.append(
+            Grade(
+                enrollment_id=enrollment_id,
+                student=student,
+                item_id=item_id,
+                achieved=achieved,
+                possible=possible,
+                status=status,
+                letter=letter,
+                scoreddate="2025-01-10T15:00:00Z" if achieved is not None else None,
+            )
+        )
+    return grades
+
+
+def _grade_row(grade: Grade) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "enrollmentid": grade.enrollment_id,
+        "itemid": grade.item_id,
+        "title": ITEMS[grade.item_id][0],
+        "achieved": grade.achieved,
+        "possible": grade.possible,
+        "status": grade.status,
+    }
+    if grade.letter is not None:
+        row["letter"] = grade.letter
+    if grade.scoreddate is not None:
+        row["scoreddate"] = grade.scoreddate
+    return row
+
+
+def _user_row(user_id: str, student: str) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "domainid": SCHOOL_DOMAIN,
+        "username": student,
+        "firstname": "Given",
+        "lastname": "Family",
+        "email": "",
+        "reference": student,
+        "password": "pw",
+    }
+
+
 def build_seed(district: District, classes: int = 2) -> tuple[dict[str, Any], list[Grade]]:
     """Buzz seed data for ``classes`` class courses with three students each, and the grades."""
     seed: dict[str, list[dict[str, Any]]] = {
@@ -100,50 +148,20 @@ def build_seed(district: District, classes: int = 2) -> tuple[dict[str, Any], li
             }
         )
         for k, student in enumerate(students):
-            user_id = user_ids.setdefault(student, str(300 + len(user_ids)))
-            if len(seed["users"]) < len(user_ids):
-                seed["users"].append(
-                    {
-                        "id": user_id,
-                        "domainid": SCHOOL_DOMAIN,
-                        "username": student,
-                        "firstname": "Given",
-                        "lastname": "Family",
-                        "email": "",
-                        "reference": student,
-                        "password": "pw",
-                    }
-                )
+            if student not in user_ids:
+                user_ids[student] = str(300 + len(user_ids))
+                seed["users"].append(_user_row(user_ids[student], student))
             enrollment_id = f"{course_id}{k}"
             seed["enrollments"].append(
-                {"id": enrollment_id, "userid": user_id, "entityid": course_id, "roleid": "2"}
-            )
-            for item_id, (title, possible) in ITEMS.items():
-                achieved, status, letter = SCORES[item_id][k]
-                grade = Grade(
-                    enrollment_id=enrollment_id,
-                    student=student,
-                    item_id=item_id,
-                    achieved=achieved,
-                    possible=possible,
-                    status=status,
-                    letter=letter,
-                    scoreddate="2025-01-10T15:00:00Z" if achieved is not None else None,
-                )
-                grades.append(grade)
-                row: dict[str, Any] = {
-                    "enrollmentid": enrollment_id,
-                    "itemid": item_id,
-                    "title": title,
-                    "achieved": achieved,
-                    "possible": possible,
-                    "status": status,
+                {
+                    "id": enrollment_id,
+                    "userid": user_ids[student],
+                    "entityid": course_id,
+                    "roleid": "2",
                 }
-                if letter is not None:
-                    row["letter"] = letter
-                if grade.scoreddate is not None:
-                    row["scoreddate"] = grade.scoreddate
-                seed["grades"].append(row)
+            )
+            grades.extend(_grades_of(enrollment_id, student, k))
+    seed["grades"] = [_grade_row(grade) for grade in grades]
     return seed, grades
 
 
