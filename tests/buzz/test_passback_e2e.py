@@ -99,6 +99,8 @@ def test_validate_only_then_passback_then_nothing_then_a_replace(world: World) -
 
     sent = world.run()
     assert sent.ok and sent.written, sent.to_text()
+    # every Buzz score is accounted for exactly once: sent, refused or not graded yet
+    assert sum(sent.counts["results"].values()) + sent.ungraded == len(world.grades)
     assert sent.counts["lineItems"]["created"] == len(expected_line_items(world))
     assert sent.counts["results"]["created"] == len(expected)
     assert held_line_items(world) == expected_line_items(world)

@@ -54,6 +54,7 @@ def test_writes_forbidden_stop_after_a_few_and_every_record_is_accounted_for(
         if g.achieved is not None or g.status
     }
     assert "grade passback is enabled" in report.to_text()
+    assert sum(counts["results"].values()) + report.ungraded == len(world.grades)
     assert world.sis("results") == {}
 
     world.oneroster_server.faults.gradebook_writes_forbidden = False

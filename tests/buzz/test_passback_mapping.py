@@ -92,6 +92,12 @@ def test_without_any_date_the_run_day_is_sent_but_not_fingerprinted() -> None:
     assert first.fingerprint == second.fingerprint
 
 
+def test_an_item_due_before_the_course_starts_is_assigned_on_its_due_date() -> None:
+    due = datetime(2024, 8, 1, tzinfo=UTC)
+    record = _mapped(GradebookItem(id="early", possible=1.0, due_date=due)).record
+    assert record.assign_date == due == record.due_date
+
+
 def test_default_grading_period_and_category() -> None:
     settings = PassbackSettings(
         parent_domain_id="100", default_category="cat-x", default_grading_period="gp-9"

@@ -204,7 +204,8 @@ def _dates(
     assign = assigned or course.start_date or due
     if due is None or assign is None:
         return today, today, False
-    return assign, due, True
+    # A course that starts after an item's due date must not make it assigned after due.
+    return min(assign, due), due, True
 
 
 def _date_of(value: Any) -> datetime | None:
