@@ -176,6 +176,9 @@ def format_buzz_date(value: datetime | None, open_end: str) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_DATE_FIELDS = frozenset({"startdate", "enddate"})
+
+
 def _diff(wanted: dict[str, Any], have: dict[str, Any]) -> tuple[str, ...]:
     return tuple(name for name, value in wanted.items() if have.get(name) != value)
 
@@ -373,6 +376,7 @@ class _Planner:
                     "enddate": format_buzz_date(found.end_date, NO_END),
                     "term": found.term or "",
                 }
+                wanted = self.dates_left_alone(wanted)
                 self.upsert("courses", reference, (found.id, have), wanted, course.source)
                 continue
             self.course_ids[reference] = Ref("courses", reference)
@@ -418,10 +422,21 @@ class _Planner:
                     wanted["reference"] = reference
             if found is not None and found.id:
                 have = _current_enrollment_fields(found)
+                wanted = self.dates_left_alone(wanted)
                 self.upsert("enrollments", reference, (found.id, have), wanted, enrollment.source)
                 continue
             payload = {**wanted, "reference": reference}
             self.add(_create("enrollments", reference, payload, enrollment.source))
+
+    def dates_left_alone(self, wanted: dict[str, Any]) -> dict[str, Any]:
+        """With ``ignore_sis_dates``, updates never touch the dates set in Buzz.
+
+        Creates still send open dates (Buzz's "no start" and "no end" sentinels), so a new
+        course or enrollment is open until someone in Buzz dates it.
+        """
+        if not self.settings.ignore_sis_dates:
+            return wanted
+        return {name: value for name, value in wanted.items() if name not in _DATE_FIELDS}
 
     def adopt_enrollment(
         self, user_id: DomainId, course_id: DomainId, claimed: set[str]

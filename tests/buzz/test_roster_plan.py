@@ -269,6 +269,31 @@ def test_updates_carry_only_the_fields_that_differ(buzz: BuzzClient) -> None:
     assert plan_now(buzz, changed).empty
 
 
+def test_ignore_sis_dates_never_overwrites_dates_set_in_buzz(buzz: BuzzClient) -> None:
+    desired = world(2)
+    sync(buzz, desired, ignore_sis_dates=True)
+    current = read_buzz_state(buzz, SETTINGS)
+    course_id = current.courses["cls-1"].id
+    # Someone dates the course in Buzz; the SIS says something else again.
+    assert apply_plan_update(buzz, course_id, "2027-06-30T00:00:00Z")
+    dated = attrs.evolve(
+        desired,
+        courses={
+            "cls-1": attrs.evolve(
+                desired.courses["cls-1"], end_date=datetime(2026, 1, 31, tzinfo=UTC)
+            )
+        },
+    )
+    assert plan_now(buzz, dated, ignore_sis_dates=True).empty
+    changed = plan_now(buzz, dated)
+    assert [o.changes for o in ops(changed, "courses")] == [("enddate",)]
+
+
+def apply_plan_update(buzz: BuzzClient, course_id: str | None, end: str) -> bool:
+    assert course_id is not None
+    return buzz.update_courses([{"courseid": course_id, "enddate": end}]).ok
+
+
 def test_a_username_freed_by_a_rename_is_taken_in_the_same_run(buzz: BuzzClient) -> None:
     desired = world(1)
     sync(buzz, desired)
