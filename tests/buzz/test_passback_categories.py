@@ -10,10 +10,14 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oneroster_client.buzz import BuzzClient, BuzzJWTAuth
+from oneroster_client.buzz.entities import BuzzCourse, GradebookItem
 from oneroster_client.buzz.gradebook import EntityGradebook
-from oneroster_client.buzz.passback import PassbackSettings
+from oneroster_client.buzz.passback import BuzzCategory, ClassGradebook, PassbackSettings
+from oneroster_client.buzz.passback.run import _plan_categories
 
 from .test_passback_world import DISTRICT_DOMAIN, World
 
@@ -138,3 +142,51 @@ def test_a_buzz_due_date_places_the_line_item_in_the_grading_period(world: World
     assert row["dueDate"].startswith(due.date().isoformat())
     undated = [r for sid, r in world.sis("lineItems").items() if not sid.endswith("-quiz1")]
     assert undated and all(not r.get("gradingPeriod") for r in undated)
+
+
+def test_defaults_the_sis_does_not_hold_are_warned_about(world: World) -> None:
+    settings = PassbackSettings(
+        parent_domain_id=DISTRICT_DOMAIN,
+        default_category="cat-nowhere",
+        default_grading_period="gp-nowhere",
+    )
+    report = world.run(settings=settings, validate_only=True)
+    warnings = "\n".join(report.warnings)
+    assert "default_category cat-nowhere is not a SIS category" in warnings
+    assert "default_grading_period gp-nowhere is not a SIS grading period" in warnings
+    fine = PassbackSettings(
+        parent_domain_id=DISTRICT_DOMAIN,
+        default_category="cat-quiz",
+        default_grading_period="gp-2025-1",
+    )
+    assert not world.run(settings=fine, validate_only=True).warnings
+
+
+names = st.text(min_size=1, max_size=30).filter(lambda text: text.strip() != "")
+
+
+@given(st.lists(names | st.sampled_from(["Quiz", "quiz ", " HOMEWORK"]), min_size=1, max_size=6))
+def test_category_ids_for_any_names(titles: list[str]) -> None:
+    items = tuple(
+        GradebookItem(id=f"i{n}", possible=1.0, category_id=f"c{n}") for n in range(len(titles))
+    )
+    book = ClassGradebook(
+        class_id="cls-1",
+        course=BuzzCourse(id="200", reference="cls-1"),
+        items=items,
+        categories={f"c{n}": BuzzCategory(id=f"c{n}", name=t) for n, t in enumerate(titles)},
+        students=(),
+    )
+    settings = PassbackSettings(parent_domain_id="100")
+    ids, refusals, to_create = _plan_categories([book], settings, {"cat-hw": "Homework"})
+    assert not refusals and len(ids) == len(titles)
+    for n, title in enumerate(titles):
+        target = ids[("200", f"c{n}")]
+        if title.strip().casefold() == "homework":
+            assert target == "cat-hw"
+            continue
+        # created with the Buzz name as its title (the first spelling of equal names)
+        assert to_create[target].casefold() == title.strip().casefold()
+        assert all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in target)
+    folded = {t.strip().casefold() for t in titles if t.strip().casefold() != "homework"}
+    assert len(to_create) == len(folded)  # one SIS category per distinct name

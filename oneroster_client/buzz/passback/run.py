@@ -250,6 +250,8 @@ class _Run:
     ) -> tuple[MappingContext, dict[str, str]]:
         categories = self.read_sis_categories(report)
         ids, refusals, to_create = _plan_categories(books, self.settings, categories)
+        periods = self.read_grading_periods(report)
+        _check_defaults(self.settings, categories, periods, report)
         context = MappingContext(
             settings=self.settings,
             category_ids=ids,
@@ -258,7 +260,7 @@ class _Run:
                 cid: tuple(term.sourced_id for term in klass.terms)
                 for cid, klass in sis_classes.items()
             },
-            grading_periods=self.read_grading_periods(report),
+            grading_periods=periods,
             today=datetime.now(UTC).date(),
         )
         return context, to_create
@@ -510,6 +512,27 @@ def _warn_about_courses(
             )
 
 
+def _check_defaults(
+    settings: PassbackSettings,
+    categories: dict[str, str] | None,
+    periods: Sequence[GradingPeriod],
+    report: PassbackReport,
+) -> None:
+    """Warn about configured defaults the SIS does not hold (it would refuse the items)."""
+    category = settings.default_category
+    if category is not None and categories is not None and category not in categories:
+        report.warnings.append(
+            f"default_category {category} is not a SIS category: the SIS may refuse the "
+            "line items sent with it"
+        )
+    period = settings.default_grading_period
+    if period is not None and periods and period not in {p.sourced_id for p in periods}:
+        report.warnings.append(
+            f"default_grading_period {period} is not a SIS grading period: the SIS may "
+            "refuse the line items sent with it"
+        )
+
+
 def _plan_categories(
     books: Sequence[ClassGradebook],
     settings: PassbackSettings,
@@ -546,11 +569,12 @@ def _category_target(
     mapping: dict[str, str],
     by_title: dict[str, str],
 ) -> tuple[str, str]:
+    name = name.strip() if name else None
     for key in (name, category_id):
         if key and key.strip().casefold() in mapping:
             return mapping[key.strip().casefold()], name or key
     if name:
-        folded = name.strip().casefold()
+        folded = name.casefold()
         if folded in by_title:
             return by_title[folded], name
         slug = _SLUG.sub("-", folded).strip("-")[:40]
