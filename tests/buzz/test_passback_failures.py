@@ -184,3 +184,14 @@ def test_a_gradebook_that_cannot_be_read_is_named_and_the_others_are_sent(world:
     assert failure.code == "BuzzCommandError" and "AccessDenied" in failure.message
     classes = {row["class"]["sourcedId"] for row in world.sis("lineItems").values()}
     assert classes == set(world.class_ids) - {courses[broken.broken]}
+
+
+def test_a_run_stopped_by_an_unreachable_sis_is_reported_and_recorded(world: World) -> None:
+    world.oneroster_server.faults.fail_always = 500
+    report = world.run()
+    assert report.status == "failed" and not report.ok
+    assert report.error is not None and "500" in report.error
+    assert world.puts() == []
+    (record,) = world.history.runs("dst-1", kind="passback")
+    assert record.status == "failed"
+    assert world.history.lock_holder("dst-1#passback") is None  # the lock is released

@@ -58,7 +58,7 @@ class ProfileLimits:
 
 _LIMITS: dict[SisProfile, ProfileLimits] = {
     SisProfile.ONEROSTER: ProfileLimits(),
-    # Skyward documents assignment names "under 50 characters".
+    # Skyward takes assignment names under 50 characters.
     SisProfile.SKYWARD: ProfileLimits(
         max_title_length=49, whole_points_only=True, sends_weights=False
     ),
