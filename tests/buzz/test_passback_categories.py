@@ -19,7 +19,7 @@ from oneroster_client.buzz.gradebook import EntityGradebook
 from oneroster_client.buzz.passback import BuzzCategory, ClassGradebook, PassbackSettings
 from oneroster_client.buzz.passback.run import _plan_categories
 
-from .test_passback_world import DISTRICT_DOMAIN, World
+from .test_passback_world import DISTRICT_DOMAIN, STATUS_FLAGS, World
 
 
 class _Categorised(BuzzClient):
@@ -90,7 +90,9 @@ def test_missing_categories_are_created_first_and_titles_match_existing_ones(
 
 def test_settings_map_categories(world: World) -> None:
     settings = PassbackSettings(
-        parent_domain_id=DISTRICT_DOMAIN, categories={"quizzes": "cat-quiz", "c2": "cat-test"}
+        parent_domain_id=DISTRICT_DOMAIN,
+        categories={"quizzes": "cat-quiz", "c2": "cat-test"},
+        **STATUS_FLAGS,
     )
     report = world.run(settings=settings)
     assert report.ok and world.sis("categories") == {}
@@ -99,7 +101,9 @@ def test_settings_map_categories(world: World) -> None:
 
 
 def test_without_creating_categories_their_items_are_refused(world: World) -> None:
-    settings = PassbackSettings(parent_domain_id=DISTRICT_DOMAIN, create_categories=False)
+    settings = PassbackSettings(
+        parent_domain_id=DISTRICT_DOMAIN, create_categories=False, **STATUS_FLAGS
+    )
     report = world.run(settings=settings)
     refused = [r for r in report.refusals if r.entity == "lineItems"]
     assert refused and all(r.reference.endswith("-quiz1") for r in refused)
@@ -149,6 +153,7 @@ def test_defaults_the_sis_does_not_hold_are_warned_about(world: World) -> None:
         parent_domain_id=DISTRICT_DOMAIN,
         default_category="cat-nowhere",
         default_grading_period="gp-nowhere",
+        **STATUS_FLAGS,
     )
     report = world.run(settings=settings, validate_only=True)
     warnings = "\n".join(report.warnings)
@@ -158,6 +163,7 @@ def test_defaults_the_sis_does_not_hold_are_warned_about(world: World) -> None:
         parent_domain_id=DISTRICT_DOMAIN,
         default_category="cat-quiz",
         default_grading_period="gp-2025-1",
+        **STATUS_FLAGS,
     )
     assert not world.run(settings=fine, validate_only=True).warnings
 

@@ -214,3 +214,16 @@ def test_settings_must_be_passback_settings(world: World) -> None:
     with pytest.raises(ConfigurationError, match="PassbackSettings"):
         world.run(settings={"parent_domain_id": "100"})
     assert PassbackSettings(parent_domain_id="100").key == "100"
+
+
+def test_status_bits_not_configured_are_warned_about_and_scores_sent_as_they_are(
+    world: World,
+) -> None:
+    settings = PassbackSettings(parent_domain_id="100", district_key="dst-1")
+    report = world.run(settings=settings)
+    (warning,) = [w for w in report.warnings if "status bits" in w]
+    exempt = sum(1 for g in world.grades if g.status == EXEMPT)
+    missing = sum(1 for g in world.grades if g.status == NOT_SUBMITTED)
+    assert f"0x1 ({exempt} score(s))" in warning and f"0x2 ({missing} score(s))" in warning
+    statuses = {row["scoreStatus"] for row in world.sis("results").values()}
+    assert statuses == {"fully graded"}

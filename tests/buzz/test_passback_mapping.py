@@ -33,8 +33,9 @@ COURSE = BuzzCourse(
     end_date=datetime(2025, 6, 5, tzinfo=UTC),
 )
 STUDENT = StudentScores(enrollment_id="2001", user_id="300", student="usr-s-1", scores=())
-ONEROSTER = PassbackSettings(parent_domain_id="100")
-SKYWARD = PassbackSettings(parent_domain_id="100", profile="skyward")
+FLAGS = {"exempt_flags": 0x1, "not_submitted_flags": 0x2}
+ONEROSTER = PassbackSettings(parent_domain_id="100", **FLAGS)
+SKYWARD = PassbackSettings(parent_domain_id="100", profile="skyward", **FLAGS)
 
 
 def _book(course: BuzzCourse = COURSE) -> ClassGradebook:
@@ -142,6 +143,13 @@ def test_exempt_read_from_an_explicit_flag_too() -> None:
     mapped = map_result(_mapped(QUIZ), STUDENT, score, ONEROSTER)
     assert mapped is not None and not isinstance(mapped, RecordFailure)
     assert mapped.record.score_status == ScoreStatus.EXEMPT and mapped.record.score is None
+
+
+def test_status_bits_mean_nothing_unless_configured() -> None:
+    score = Score(item_id="quiz1", achieved=0.0, status=0x3)
+    mapped = map_result(_mapped(QUIZ), STUDENT, score, PassbackSettings(parent_domain_id="1"))
+    assert mapped is not None and not isinstance(mapped, RecordFailure)
+    assert (mapped.record.score_status, mapped.record.score) == (ScoreStatus.FULLY_GRADED, 0.0)
 
 
 def test_configured_status_bits() -> None:

@@ -16,7 +16,7 @@ from oneroster_client.buzz.passback import (
 )
 from oneroster_client.errors import ConfigurationError
 
-from .test_passback_world import DISTRICT_DOMAIN, ITEMS, LONG_TITLE, World
+from .test_passback_world import DISTRICT_DOMAIN, ITEMS, LONG_TITLE, STATUS_FLAGS, World
 
 
 def test_defaults_and_strings() -> None:
@@ -69,7 +69,9 @@ def world() -> Iterator[World]:
 
 
 def _skyward(**changes: Any) -> PassbackSettings:
-    return PassbackSettings(parent_domain_id=DISTRICT_DOMAIN, profile="skyward", **changes)
+    return PassbackSettings(
+        parent_domain_id=DISTRICT_DOMAIN, profile="skyward", **STATUS_FLAGS, **changes
+    )
 
 
 def test_skyward_refuses_fractional_points_per_record_and_sends_the_rest(world: World) -> None:

@@ -24,6 +24,8 @@ DISTRICT_DOMAIN = "100"
 SCHOOL_DOMAIN = "101"
 EXEMPT = 0x1
 NOT_SUBMITTED = 0x2
+STATUS_FLAGS = {"exempt_flags": EXEMPT, "not_submitted_flags": NOT_SUBMITTED}
+"""The Buzz status bits the seeded scores use for exempt and missing work."""
 LONG_TITLE = "Essay: a comparison of two novels read this term, with sources"
 
 
@@ -183,7 +185,9 @@ class World:
         )
         self.oneroster = self.client()
         self.history = SyncHistory(":memory:")
-        self.settings = PassbackSettings(parent_domain_id=DISTRICT_DOMAIN, district_key="dst-1")
+        self.settings = PassbackSettings(
+            parent_domain_id=DISTRICT_DOMAIN, district_key="dst-1", **STATUS_FLAGS
+        )
 
     def client(self, retry: RetryPolicy | None = None) -> OneRosterClient:
         return OneRosterClient(

@@ -109,7 +109,9 @@ class PassbackSettings:
         long_titles: ``"truncate"`` (default) or ``"refuse"`` titles over the profile's
             limit.
         max_title_length: overrides the profile's title limit.
-        exempt_flags: the bits of a Buzz score ``status`` that mark it exempt.
+        exempt_flags: the bits of a Buzz score ``status`` that mark it exempt; none by
+            default (check your Buzz's values: a run warns about the status bits it
+            sees and does not interpret).
         not_submitted_flags: the bits that mark work as missing (not submitted).
         notify: e-mail addresses the report goes to.
 
@@ -126,8 +128,8 @@ class PassbackSettings:
     default_grading_period: str | None = None
     long_titles: LongTitles = attrs.field(default=LongTitles.TRUNCATE, converter=_long_titles)
     max_title_length: int | None = None
-    exempt_flags: int = 0x1
-    not_submitted_flags: int = 0x2
+    exempt_flags: int = 0
+    not_submitted_flags: int = 0
     notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:

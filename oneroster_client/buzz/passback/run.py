@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +165,7 @@ class _Run:
         self.known: dict[tuple[str, str], str] = {}
         self.forbidden = 0
         self.stopped: str | None = None
+        self.unread_bits: Counter[int] = Counter()
 
     def execute(self, since: datetime | None, validate_only: bool, resend: bool) -> PassbackReport:
         report = PassbackReport(
@@ -208,6 +210,8 @@ class _Run:
         plan = _Plan(categories=to_create)
         for book in books:
             self.plan_class(book, context, plan, report)
+        if self.unread_bits:
+            report.warnings.append(_bits_warning(self.unread_bits))
         return plan
 
     def read_sis_classes(self, report: PassbackReport) -> dict[str, Class]:
@@ -330,6 +334,11 @@ class _Run:
             if since is not None and scored is not None and _utc(scored) < since:
                 report.older += 1
                 continue
+            unread = (score.status or 0) & ~(
+                self.settings.exempt_flags | self.settings.not_submitted_flags
+            )
+            if unread:
+                self.unread_bits[unread] += 1
             result = map_result(line_item, student, score, self.settings)
             if result is None:
                 report.ungraded += 1
@@ -460,6 +469,15 @@ _COLLECTIONS: dict[str, Any] = {
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _bits_warning(seen: Counter[int]) -> str:
+    shown = ", ".join(f"{bits:#x} ({count:,} score(s))" for bits, count in sorted(seen.items()))
+    return (
+        f"Buzz scores carry status bits this run does not interpret: {shown}; their scores "
+        "were sent as they are. If a bit means exempt or missing work, set exempt_flags or "
+        "not_submitted_flags"
+    )
 
 
 def _has_grade(score: Score) -> bool:
