@@ -15,10 +15,12 @@ HERE = Path(__file__).resolve().parent
 FULL = {
     "bench_models.py": ["--records", "100000", "--repeat", "5"],
     "bench_server.py": ["--students", "50000", "--repeat", "5"],
+    "bench_roster.py": ["--students", "50000", "--repeat", "5"],
 }
 QUICK = {
     "bench_models.py": ["--records", "5000", "--repeat", "3"],
     "bench_server.py": ["--students", "2000", "--pages", "3", "--repeat", "3"],
+    "bench_roster.py": ["--students", "2000", "--repeat", "3"],
 }
 
 

@@ -13,15 +13,38 @@ Quick start::
     for failure in result.failed:
         print(failure.index, failure.code, failure.message)
 
+Rostering a district from OneRoster (see ``docs/buzz.md``)::
+
+    from oneroster_client.buzz import RosterSettings, SyncHistory, sync
+
+    settings = RosterSettings(parent_domain_id="12345", student_role="Student",
+                              teacher_role="Teacher", notify=("it@example.org",))
+    report = sync(oneroster, client, settings, validate_only=True,
+                  history=SyncHistory("buzz-sync.sqlite"))
+    print(report.to_text())
+
 This package is not imported by ``import oneroster_client``.
 """
 
 from __future__ import annotations
 
 from oneroster_client.buzz._wire import NEVER, NO_END, NO_START
+from oneroster_client.buzz.apply import ApplyResult, OperationOutcome, PlanHeldError, apply_plan
 from oneroster_client.buzz.auth import BuzzAuth, BuzzJWTAuth, BuzzLogin, BuzzToken
 from oneroster_client.buzz.batch import BatchFailure, BatchResult, BatchSuccess
 from oneroster_client.buzz.client import BuzzClient
+from oneroster_client.buzz.current import BuzzState, read_buzz_state
+from oneroster_client.buzz.desired import (
+    DesiredCourse,
+    DesiredDomain,
+    DesiredEnrollment,
+    DesiredObserverLink,
+    DesiredState,
+    DesiredUser,
+    SourceRecord,
+    UserKind,
+    ValidationIssue,
+)
 from oneroster_client.buzz.entities import (
     BuzzCourse,
     BuzzEnrollment,
@@ -52,15 +75,46 @@ from oneroster_client.buzz.errors import (
     BuzzTransportError,
 )
 from oneroster_client.buzz.gradebook import EnrollmentGradebook, EntityGradebook
+from oneroster_client.buzz.history import (
+    LockInfo,
+    RunRecord,
+    SyncHistory,
+    SyncHistoryError,
+    SyncInProgressError,
+)
+from oneroster_client.buzz.mapping import map_roster
 from oneroster_client.buzz.paging import BuzzListing
+from oneroster_client.buzz.passback import (
+    PassbackReport,
+    PassbackSettings,
+    SisProfile,
+    pass_back_grades,
+)
+from oneroster_client.buzz.plan import Action, Operation, Plan, Ref, plan_roster
+from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, RunReport, SyncReport
+from oneroster_client.buzz.settings import (
+    CourseRemoval,
+    EnrollmentRemoval,
+    ResolvedRoles,
+    RosterSettings,
+    TooSoon,
+    UsernameScheme,
+    UserspaceScheme,
+    resolve_roles,
+)
+from oneroster_client.buzz.snapshot import RosterSnapshot, read_roster
+from oneroster_client.buzz.sync import SyncTooSoonError, sync
 from oneroster_client.buzz.throttle import BuzzRetryPolicy
 
 __all__ = [
+    "COUNT_WORDS",
     "NEVER",
     "NO_END",
     "NO_START",
     "STUDENT_RIGHTS",
     "TEACHER_RIGHTS",
+    "Action",
+    "ApplyResult",
     "BatchFailure",
     "BatchResult",
     "BatchSuccess",
@@ -79,19 +133,62 @@ __all__ = [
     "BuzzPagingError",
     "BuzzResponseError",
     "BuzzRetryPolicy",
+    "BuzzState",
     "BuzzThrottledError",
     "BuzzToken",
     "BuzzTransportError",
     "BuzzUser",
     "CopyAction",
     "CourseCopy",
+    "CourseRemoval",
+    "DesiredCourse",
+    "DesiredDomain",
+    "DesiredEnrollment",
+    "DesiredObserverLink",
+    "DesiredState",
+    "DesiredUser",
     "Domain",
     "EnrollmentGradebook",
+    "EnrollmentRemoval",
     "EnrollmentStatus",
     "EntityGradebook",
     "GradebookItem",
+    "LockInfo",
+    "Operation",
+    "OperationOutcome",
+    "PassbackReport",
+    "PassbackSettings",
+    "Plan",
+    "PlanHeldError",
+    "RecordFailure",
+    "Ref",
+    "ResolvedRoles",
     "Rights",
     "RightsGrant",
     "Role",
+    "RosterSettings",
+    "RosterSnapshot",
+    "RunRecord",
+    "RunReport",
     "Score",
+    "SisProfile",
+    "SourceRecord",
+    "SyncHistory",
+    "SyncHistoryError",
+    "SyncInProgressError",
+    "SyncReport",
+    "SyncTooSoonError",
+    "TooSoon",
+    "UserKind",
+    "UsernameScheme",
+    "UserspaceScheme",
+    "ValidationIssue",
+    "apply_plan",
+    "map_roster",
+    "pass_back_grades",
+    "plan_roster",
+    "read_buzz_state",
+    "read_roster",
+    "resolve_roles",
+    "sync",
 ]

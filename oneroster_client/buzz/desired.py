@@ -211,6 +211,13 @@ class DesiredState:
         incomplete_reasons: why the read was not complete (listing problems, errors).
         changed_only: ``True`` when the snapshot holds only records changed since the
             last run (an incremental read): absence then means "unchanged", never "gone".
+        skipped: records deliberately not rostered, each with why (administrators and
+            aides, the district org, observers when observers are off, enrollments of
+            users or classes to be deleted ...). Informational, not errors; records
+            with status ``tobedeleted`` are simply absent.
+        deleted: records absent because the SIS deletes them (status ``tobedeleted``)
+            or the user or class they depend on. In an incremental state, where absence
+            means "unchanged", this is how removals are known.
     """
 
     domains: dict[str, DesiredDomain] = attrs.field(factory=dict)
@@ -222,3 +229,5 @@ class DesiredState:
     complete: bool = True
     incomplete_reasons: list[str] = attrs.field(factory=list)
     changed_only: bool = False
+    skipped: list[ValidationIssue] = attrs.field(factory=list)
+    deleted: list[SourceRecord] = attrs.field(factory=list)

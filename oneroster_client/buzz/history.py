@@ -1,0 +1,480 @@
+"""The run history of a district: past reports, the sourcedId-to-Buzz-id map, and a run lock.
+
+:class:`SyncHistory` keeps everything in one SQLite file the caller names (``":memory:"``
+for tests). It is safe to share between threads (one connection, serialised) and between
+processes (SQLite's own locking, with a busy timeout, and ``BEGIN IMMEDIATE`` for every
+write), so a cron job and an admin's manual run on the same machine cannot overlap:
+
+* :meth:`SyncHistory.lock` takes a per-district lock row atomically; a second run gets
+  :class:`SyncInProgressError` naming the district and since when. A lock left by a run
+  that died is broken only explicitly, with :meth:`SyncHistory.break_lock`.
+* :meth:`SyncHistory.id_map` is a mapping ``(entity, reference) -> Buzz id`` written
+  through on every assignment, so an interrupted apply keeps what it created.
+* :meth:`SyncHistory.record` stores a :class:`~oneroster_client.buzz.report.RunReport`;
+  :meth:`SyncHistory.last_success` gives the last successful run per district and kind
+  (the start of incremental reads and the reference of the cadence guard).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from oneroster_client.buzz.errors import BuzzError
+from oneroster_client.buzz.report import RunReport
+from oneroster_client.errors import ConfigurationError
+
+__all__ = ["LockInfo", "RunRecord", "SyncHistory", "SyncHistoryError", "SyncInProgressError"]
+
+_SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, district TEXT NOT NULL, kind TEXT NOT NULL, mode TEXT NOT NULL,
+    status TEXT NOT NULL, started TEXT NOT NULL, finished TEXT, report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_district ON runs (district, kind, started);
+CREATE TABLE IF NOT EXISTS id_map (
+    district TEXT NOT NULL, entity TEXT NOT NULL, reference TEXT NOT NULL,
+    buzz_id TEXT NOT NULL, PRIMARY KEY (district, entity, reference));
+CREATE TABLE IF NOT EXISTS observers (
+    district TEXT NOT NULL, reference TEXT NOT NULL, PRIMARY KEY (district, reference));
+CREATE TABLE IF NOT EXISTS locks (
+    district TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    since TEXT NOT NULL, token TEXT NOT NULL);
+"""
+
+
+class SyncInProgressError(BuzzError):
+    """Another run holds the district's lock.
+
+    Attributes:
+        district: the district key.
+        since: when the other run took the lock (UTC).
+        owner: who holds it (``host:pid`` unless the run named itself).
+    """
+
+    def __init__(self, district: str, since: datetime, owner: str) -> None:
+        super().__init__(
+            f"a run on district {district!r} is already in progress since "
+            f"{since:%Y-%m-%d %H:%M:%S} UTC (owner {owner}); if that run died, break its "
+            "lock with SyncHistory.break_lock"
+        )
+        self.district = district
+        self.since = since
+        self.owner = owner
+
+
+class SyncHistoryError(BuzzError):
+    """The history database could not be read or written (locked too long, disk full ...)."""
+
+
+@attrs.frozen(kw_only=True)
+class LockInfo:
+    """Who holds a district's lock, and since when."""
+
+    district: str
+    owner: str
+    host: str
+    pid: int
+    since: datetime
+
+
+@attrs.frozen(kw_only=True)
+class RunRecord:
+    """One stored run.
+
+    Attributes:
+        run_id: the report's run id.
+        district: the district key.
+        kind: ``"sync"`` or ``"passback"``.
+        mode: ``"validate-only"``, ``"full"`` or ``"incremental"``.
+        status: the report's status when recorded (``"ok"``, ``"partial"`` ...).
+        started: when the run started (UTC).
+        finished: when it finished, if it did.
+        report_json: the full report as JSON.
+    """
+
+    run_id: str
+    district: str
+    kind: str
+    mode: str
+    status: str
+    started: datetime
+    finished: datetime | None
+    report_json: str = attrs.field(repr=False)
+
+    def report(self) -> RunReport:
+        """The stored report (a :class:`~oneroster_client.buzz.report.SyncReport` for syncs)."""
+        return RunReport.from_json(self.report_json)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(value: datetime) -> str:
+    # One fixed format, always UTC, so stored times sort as text.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _check_key(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string, got {type(value).__name__}")
+    return value
+
+
+class SyncHistory:
+    """Run history, id map and run lock of one or more districts, in SQLite.
+
+    Args:
+        path: the database file (created when missing), or ``":memory:"``.
+        timeout: seconds to wait for another process's write to finish.
+        stale_after: the age from which :meth:`break_lock` breaks a lock by default.
+
+    Raises:
+        ConfigurationError: the file cannot be opened or is not a history database.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        stale_after: timedelta = timedelta(hours=6),
+    ) -> None:
+        self.path = os.fspath(path)
+        self.stale_after = stale_after
+        self._mutex = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._setup()
+        except sqlite3.Error as error:
+            raise ConfigurationError(
+                f"cannot open the sync history {Path(self.path).name!r}: {error}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"SyncHistory({self.path!r})"
+
+    def _setup(self) -> None:
+        if self.path != ":memory:":
+            # WAL: readers never block the run; NORMAL: a commit survives a killed
+            # process (not a power cut) without an fsync per id-map write.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        with self._write() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (_SCHEMA_VERSION,))
+            elif row[0] != _SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"sync history schema {row[0]!r} is not supported (expected "
+                    f"{_SCHEMA_VERSION!r})"
+                )
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` takes SQLite's write lock up front."""
+        with self._mutex:
+            self._execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._execute("COMMIT")
+
+    def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, parameters)
+        except sqlite3.Error as error:
+            raise SyncHistoryError(
+                f"sync history {Path(self.path).name!r}: {error} (another process may "
+                "hold it longer than the timeout)"
+            ) from None
+
+    def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._mutex:
+            return self._execute(sql, parameters).fetchall()
+
+    # --- lock -------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, district: str, *, owner: str | None = None) -> Iterator[LockInfo]:
+        """Hold the district's run lock for the ``with`` block.
+
+        Args:
+            district: the district key.
+            owner: a label for the holder; ``host:pid`` by default.
+
+        Raises:
+            SyncInProgressError: another run holds the lock (named with its start time).
+        """
+        info, token = self._acquire(_check_key("district", district), owner)
+        try:
+            yield info
+        finally:
+            with self._write() as db:
+                db.execute("DELETE FROM locks WHERE district = ? AND token = ?", (district, token))
+
+    def _acquire(self, district: str, owner: str | None) -> tuple[LockInfo, str]:
+        host, pid = socket.gethostname(), os.getpid()
+        info = LockInfo(
+            district=district, owner=owner or f"{host}:{pid}", host=host, pid=pid, since=_now()
+        )
+        token = uuid.uuid4().hex
+        with self._write() as db:
+            held = self._holder(db, district)
+            if held is not None:
+                raise SyncInProgressError(district, held.since, held.owner)
+            db.execute(
+                "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?)",
+                (district, info.owner, host, pid, _stamp(info.since), token),
+            )
+        return info, token
+
+    @staticmethod
+    def _holder(db: sqlite3.Connection, district: str) -> LockInfo | None:
+        row = db.execute(
+            "SELECT owner, host, pid, since FROM locks WHERE district = ?", (district,)
+        ).fetchone()
+        if row is None:
+            return None
+        since = _parse(row[3]) or _now()
+        return LockInfo(district=district, owner=row[0], host=row[1], pid=row[2], since=since)
+
+    def lock_holder(self, district: str) -> LockInfo | None:
+        """Who holds the district's lock, or ``None``."""
+        with self._mutex:
+            return self._holder(self._db, district)
+
+    def break_lock(self, district: str, *, older_than: timedelta | None = None) -> bool:
+        """Remove a lock left by a run that died; return whether one was removed.
+
+        Only a lock older than ``older_than`` (default: ``stale_after``) is broken, so a
+        lock that a live run took a moment ago is left alone. Pass ``timedelta(0)`` to
+        break any lock (only when you know no run is active).
+        """
+        age = self.stale_after if older_than is None else older_than
+        cutoff = _stamp(_now() - age)
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM locks WHERE district = ? AND since <= ?", (district, cutoff)
+            )
+            return cursor.rowcount > 0
+
+    # --- id map -----------------------------------------------------------------------
+
+    def id_map(self, district: str) -> MutableMapping[tuple[str, str], str]:
+        """The district's ``(entity, reference) -> Buzz id`` map, written through to disk."""
+        return _IdMap(self, _check_key("district", district))
+
+    # --- observers --------------------------------------------------------------------
+
+    def observers(self, district: str) -> set[str]:
+        """The references of users synced as observers by earlier runs.
+
+        A full run reads these users' rights in Buzz too, so that the rights of an
+        observer who left the SIS are found and revoked.
+        """
+        rows = self._read("SELECT reference FROM observers WHERE district = ?", (district,))
+        return {str(row[0]) for row in rows}
+
+    def set_observers(self, district: str, references: Iterable[str], *, replace: bool) -> None:
+        """Remember observer references: added to the known ones, or replacing them."""
+        rows = [(_check_key("district", district), str(reference)) for reference in references]
+        with self._write() as db:
+            if replace:
+                db.execute("DELETE FROM observers WHERE district = ?", (district,))
+            db.executemany("INSERT OR IGNORE INTO observers VALUES (?, ?)", rows)
+
+    # --- runs -------------------------------------------------------------------------
+
+    def record(self, report: RunReport) -> None:
+        """Store a run's report (replacing an earlier version of the same run)."""
+        _check_key("district", report.district)
+        row = (
+            report.run_id,
+            report.district,
+            report.kind,
+            report.mode,
+            report.status,
+            _stamp(report.started),
+            None if report.finished is None else _stamp(report.finished),
+            report.to_json(indent=None),
+        )
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def runs(
+        self,
+        district: str,
+        *,
+        kind: str | None = None,
+        mode: str | None = None,
+        status: str | None = None,
+        after: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """The district's runs, newest first.
+
+        Args:
+            district: the district key.
+            kind: only runs of this kind (``"sync"``, ``"passback"``).
+            mode: only runs of this mode (``"full"``, ``"incremental"``, ``"validate-only"``).
+            status: only runs recorded with this status (``"ok"``, ``"partial"`` ...).
+            after: only runs started after this time.
+            limit: at most this many.
+        """
+        sql = "SELECT * FROM runs WHERE district = ?"
+        parameters: list[Any] = [district]
+        for column, value in (("kind", kind), ("mode", mode), ("status", status)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                parameters.append(value)
+        if after is not None:
+            sql += " AND started > ?"
+            parameters.append(_stamp(after))
+        sql += " ORDER BY started DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            parameters.append(limit)
+        return [_run_record(row) for row in self._read(sql, tuple(parameters))]
+
+    def last_success(
+        self, district: str, kind: str = "sync", *, mode: str | None = None
+    ) -> RunRecord | None:
+        """The newest run that completed with status ``ok`` (optionally of one mode).
+
+        A run with failed records, a held run, a validate-only run and a run that stopped
+        are not successes: the next incremental read starts before them.
+        """
+        sql = "SELECT * FROM runs WHERE district = ? AND kind = ? AND status = 'ok'"
+        parameters: list[Any] = [district, kind]
+        if mode is not None:
+            sql += " AND mode = ?"
+            parameters.append(mode)
+        rows = self._read(sql + " ORDER BY started DESC, rowid DESC LIMIT 1", tuple(parameters))
+        return _run_record(rows[0]) if rows else None
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._mutex:
+            self._db.close()
+
+    def __enter__(self) -> SyncHistory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _run_record(row: tuple[Any, ...]) -> RunRecord:
+    run_id, district, kind, mode, status, started, finished, report = row
+    return RunRecord(
+        run_id=run_id,
+        district=district,
+        kind=kind,
+        mode=mode,
+        status=status,
+        started=_parse(started) or _now(),
+        finished=_parse(finished),
+        report_json=report,
+    )
+
+
+class _IdMap(MutableMapping[tuple[str, str], str]):
+    """One district's id map; every assignment is committed before it returns."""
+
+    def __init__(self, history: SyncHistory, district: str) -> None:
+        self._history = history
+        self._district = district
+
+    def __repr__(self) -> str:
+        return f"<id map of {self._district!r}: {len(self):,} ids>"
+
+    @staticmethod
+    def _key(key: object) -> tuple[str, str]:
+        if (
+            not isinstance(key, tuple)
+            or len(key) != 2
+            or not all(isinstance(part, str) for part in key)
+        ):
+            raise TypeError(f"id map keys are (entity, reference) string pairs, not {key!r}")
+        return key[0], key[1]
+
+    def __getitem__(self, key: tuple[str, str]) -> str:
+        entity, reference = self._key(key)
+        rows = self._history._read(
+            "SELECT buzz_id FROM id_map WHERE district = ? AND entity = ? AND reference = ?",
+            (self._district, entity, reference),
+        )
+        if not rows:
+            raise KeyError(key)
+        return str(rows[0][0])
+
+    def __setitem__(self, key: tuple[str, str], value: str) -> None:
+        entity, reference = self._key(key)
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"a Buzz id is a non-empty string, not {value!r}")
+        with self._history._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO id_map VALUES (?, ?, ?, ?)",
+                (self._district, entity, reference, value),
+            )
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        entity, reference = self._key(key)
+        with self._history._write() as db:
+            cursor = db.execute(
+                "DELETE FROM id_map WHERE district = ? AND entity = ? AND reference = ?",
+                (self._district, entity, reference),
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(key)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        rows = self._history._read(
+            "SELECT entity, reference FROM id_map WHERE district = ? ORDER BY entity, reference",
+            (self._district,),
+        )
+        return iter([(str(entity), str(reference)) for entity, reference in rows])
+
+    def __len__(self) -> int:
+        rows = self._history._read(
+            "SELECT COUNT(*) FROM id_map WHERE district = ?", (self._district,)
+        )
+        return int(rows[0][0])
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[self._key(key)]
+        except (KeyError, TypeError):
+            return False
+        return True
