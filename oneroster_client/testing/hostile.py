@@ -34,6 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
+from oneroster_client.testing.background import BackgroundServer
+
 __all__ = ["Received", "Reply", "ScriptedServer", "gzip_bomb"]
 
 
@@ -124,7 +126,7 @@ def gzip_bomb(expanded_bytes: int) -> bytes:
     return buffer.getvalue()
 
 
-class ScriptedServer:
+class ScriptedServer(BackgroundServer):
     """A loopback HTTP/1.1 server that answers from a script.
 
     Args:
@@ -132,20 +134,15 @@ class ScriptedServer:
             served in order (the last one repeats).
     """
 
+    _thread_name = "scripted-server"
+
     def __init__(self, script: Script) -> None:
         self._script = script
         self._served = 0
         self._lock = threading.Lock()
         self.received: list[Received] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (after :meth:`start`)."""
-        if self._server is None:
-            raise RuntimeError("the server is not running; use it as a context manager")
-        return int(self._server.server_address[1])
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.scripted = self
 
     @property
     def origin(self) -> str:
@@ -155,33 +152,6 @@ class ScriptedServer:
     def url(self, path: str = "") -> str:
         """An absolute URL on this server."""
         return self.origin + path
-
-    def start(self) -> ScriptedServer:
-        """Start serving in a background thread."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.scripted = self
-        # A short poll interval makes stop() quick (the default 0.5 s adds up in a suite).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="scripted-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ScriptedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _reply_for(self, request: Received) -> Reply:
         with self._lock:

@@ -67,6 +67,7 @@ NOT_LISTING_FAULTS = {
     "shuffle_seed": "only picks the order of shuffle_pages",
     "drip_chunk_bytes": "only sizes the chunks of drip_seconds",
     "retry_after": "the value sent with rate_limit_every",
+    "narrow_scopes": "which scopes a token gets: tests/skyward/test_skyward_diagnostics.py",
 }
 
 

@@ -49,6 +49,7 @@ from oneroster_client.buzz.testing.seed import (
 from oneroster_client.buzz.testing.state import DlapError, Store
 from oneroster_client.buzz.testing.writes import BATCH, SINGLE_WRITES, run_item
 from oneroster_client.errors import ConfigurationError
+from oneroster_client.testing.background import BackgroundServer
 
 __all__ = ["APP_KEY_ID", "BuzzServer", "ServedCommand"]
 
@@ -112,7 +113,7 @@ def _as_parameters(request: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class BuzzServer:
+class BuzzServer(BackgroundServer):
     """A real Buzz DLAP HTTP server on loopback, for tests and demos.
 
     Args:
@@ -135,6 +136,8 @@ class BuzzServer:
             assert it stays empty.
         token_requests: how many requests reached the token endpoint.
     """
+
+    _thread_name = "buzz-server"
 
     def __init__(
         self,
@@ -170,17 +173,11 @@ class BuzzServer:
         if seed is not None:
             apply_seed(self.store, seed)
         self._httpd = _HTTPServer((host, port), _Handler, self)
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"BuzzServer(base_url={self.base_url!r})"
 
     # --- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        return int(self._httpd.server_address[1])
 
     @property
     def base_url(self) -> str:
@@ -195,32 +192,6 @@ class BuzzServer:
     def cmd_url(self, command: str) -> str:
         """The path-form URL of a command, e.g. ``.../cmd/listusers``."""
         return f"{self.base_url}/cmd/{command}"
-
-    def start(self) -> BuzzServer:
-        """Serve in a background thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"buzz-server-{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> BuzzServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- credentials --------------------------------------------------------------------
 

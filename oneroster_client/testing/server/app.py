@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from oneroster_client.testing.background import BackgroundServer
 from oneroster_client.testing.district import District
 from oneroster_client.testing.server import faults as fault_modes
 from oneroster_client.testing.server.auth import ALL_SCOPES, Authenticator
@@ -46,7 +47,7 @@ class ServedRequest:
     auth: str | None
 
 
-class OneRosterServer:
+class OneRosterServer(BackgroundServer):
     """A real OneRoster 1.1 HTTP server on loopback, for tests, demos and benchmarks.
 
     Args:
@@ -75,6 +76,8 @@ class OneRosterServer:
     values outside the 1.1 vocabularies, wrong number or date types and a body sourcedId
     that differs from the path are refused with 422 and one ``statusInfo`` per field.
     """
+
+    _thread_name = "oneroster-server"
 
     def __init__(
         self,
@@ -123,7 +126,6 @@ class OneRosterServer:
         )
         limits = Limits(request_timeout=request_timeout, max_body_bytes=max_body_bytes)
         self._httpd = HTTPServer((host, port), self._answer, limits)
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"OneRosterServer(base_url={self.base_url!r}, client_id={self.client_id!r})"
@@ -168,11 +170,6 @@ class OneRosterServer:
     # --- lifecycle ----------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        return int(self._httpd.server_address[1])
-
-    @property
     def origin(self) -> str:
         """``http://127.0.0.1:<port>``."""
         return f"http://{self.host}:{self.port}"
@@ -186,32 +183,6 @@ class OneRosterServer:
     def token_url(self) -> str:
         """The OAuth 2 token endpoint."""
         return self.origin + _TOKEN_PATH
-
-    def start(self) -> OneRosterServer:
-        """Serve in a background thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"oneroster-server-{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> OneRosterServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- helpers for tests --------------------------------------------------------------
 
