@@ -18,6 +18,7 @@ attributes and imports neither, so the models may import it.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import html
 import importlib
@@ -95,7 +96,8 @@ def require_extra(module: str, *, extra: str, purpose: str) -> ModuleType:
         if error.name is not None and error.name.partition(".")[0] != top:
             raise  # the package is there but one of its own dependencies is broken
         raise ModuleNotFoundError(
-            f'{purpose} needs {top}, which is not installed: pip install "oneroster-client[{extra}]"',
+            f"{purpose} needs {top}, which is not installed: "
+            f'pip install "oneroster-client[{extra}]"',
             name=top,
         ) from None
 
@@ -153,16 +155,14 @@ def html_table(
     header = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
     parts.append(f"<thead><tr>{header}</tr></thead><tbody>")
     for row in rows:
-        values = (
-            [row.get(column) for column in columns] if isinstance(row, Mapping) else list(row)
-        )
+        values = [row.get(column) for column in columns] if isinstance(row, Mapping) else list(row)
         cells = "".join(f"<td>{html.escape(_cell_text(value))}</td>" for value in values)
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
 
-def _shown_fields(record: object) -> list[tuple[str, str]]:
+def _shown_fields(record: Any) -> list[tuple[str, str]]:
     """(attribute, text) of the fields the text repr shows, in the same order.
 
     A field declared with ``repr=False`` is personal or secret and left out; a field with
@@ -185,7 +185,7 @@ def _shown_fields(record: object) -> list[tuple[str, str]]:
     return shown
 
 
-def record_html(record: object) -> str:
+def record_html(record: Any) -> str:
     """The HTML view of one record: a two-column table of the fields the repr shows.
 
     Fields that are unset or hidden (personal data) are left out, exactly as in ``repr``.
@@ -203,16 +203,13 @@ def _shown_query(listing: _ListingLike) -> str:
 
 # Rows read by to_dataframe(), per listing. Stored with the listing's problems list, which
 # every new read replaces, so a view never shows rows of an earlier read as current.
-_PREVIEWS: weakref.WeakKeyDictionary[Any, tuple[list[str], list[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+_PREVIEWS: weakref.WeakKeyDictionary[Any, tuple[list[str], list[Any]]] = weakref.WeakKeyDictionary()
 
 
 def _remember_preview(listing: _ListingLike, records: list[Any]) -> None:
-    try:
+    # A listing-like object without weak references simply gets no preview.
+    with contextlib.suppress(TypeError):
         _PREVIEWS[listing] = (listing.problems, records[:PREVIEW_ROWS])
-    except TypeError:  # pragma: no cover - a listing-like object without weak references
-        pass
 
 
 def _preview(listing: _ListingLike) -> list[Any] | None:
@@ -251,8 +248,7 @@ def listing_html(listing: _ListingLike) -> str:
     target = html.escape(listing.path + _shown_query(listing))
     parts = [
         '<div class="oneroster-listing">',
-        f"<strong>Listing</strong> of <code>{html.escape(model)}</code> "
-        f"from <code>{target}</code>",
+        f"<strong>Listing</strong> of <code>{html.escape(model)}</code> from <code>{target}</code>",
     ]
     if listing.complete is None:
         if listing.received:
