@@ -189,6 +189,12 @@ def record_html(record: Any) -> str:
     """The HTML view of one record: a two-column table of the fields the repr shows.
 
     Fields that are unset or hidden (personal data) are left out, exactly as in ``repr``.
+
+    Args:
+        record: a model instance (any attrs class declared with the models' ``hidden()``).
+
+    Returns:
+        The ``<table>`` markup, captioned with the model's name.
     """
     rows = _shown_fields(record)
     return html_table(rows, ("field", "value"), caption=type(record).__name__)
@@ -242,7 +248,13 @@ def listing_html(listing: _ListingLike) -> str:
     Before the first read it says that the listing is lazy. After a read it gives the
     records received, the announced total, whether the listing is complete and each
     problem; after ``to_dataframe()`` it also shows the first rows (hidden fields left
-    out). The filter's literals are redacted, as in ``repr``.
+    out). The filter's literals are redacted, as in ``repr``. Showing it reads nothing.
+
+    Args:
+        listing: a :class:`~oneroster_client.paging.Listing`.
+
+    Returns:
+        The markup of the view.
     """
     model = getattr(listing.model, "__name__", str(listing.model))
     target = html.escape(listing.path + _shown_query(listing))

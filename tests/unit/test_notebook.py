@@ -273,3 +273,12 @@ def test_naive_and_aware_times_agree() -> None:
     frame = notebook.records_dataframe([aware, naive])
     first, second = frame["date_last_modified"]
     assert first == second == pd.Timestamp("2025-03-01T08:00Z")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=20), min_size=2, max_size=2), max_size=5))
+def test_html_table_escapes_every_cell(rows: list[list[str]]) -> None:
+    markup = notebook.html_table(rows, ("a", "b"))
+    cells = re.findall(r"<td>(.*?)</td>", markup, re.DOTALL)
+    assert cells == [html.escape(value) for row in rows for value in row]
+    assert markup.count("<tr>") == len(rows) + 1
