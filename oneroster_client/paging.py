@@ -719,19 +719,33 @@ class Listing(Generic[M]):
                 return total
         return sum(len(page.items) for page in self._pages(raw=True))
 
-    def to_dataframe(self) -> Any:
-        """The records as a pandas DataFrame, one column per wire field.
+    def to_dataframe(self, *, progress: bool | Callable[[int, int | None], None] = False) -> Any:
+        """Read every record into a pandas DataFrame, one column per model attribute.
 
-        GUIDRefs become their sourcedIds (lists of them, comma-joined). Needs pandas
-        (``pip install "oneroster-client[notebook]"``).
+        Columns are the snake_case attribute names (the model's fields, also when the
+        listing is empty); references become their sourcedIds (a list of references, a
+        list of sourcedIds); dates and datetimes become ``datetime64[us, UTC]``;
+        enumerations their string values. See
+        :func:`oneroster_client.notebook.records_dataframe`.
+
+        Args:
+            progress: ``True`` shows a progress bar (tqdm; a widget in Jupyter) while
+                pages arrive; a callable gets (records received, total or ``None``).
+
+        Raises:
+            ModuleNotFoundError: pandas (or tqdm for ``progress=True``) is not installed;
+                the message names the ``notebook`` extra.
+            IncompleteResultError: as when iterating (unless ``allow_incomplete``).
         """
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                'to_dataframe() needs pandas: pip install "oneroster-client[notebook]"'
-            ) from None
-        return pd.DataFrame([_flat(record.to_dict()) for record in self])
+        from oneroster_client import notebook  # pandas and tqdm load only when asked for
+
+        return notebook.listing_dataframe(self, progress=progress)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: what is read, what the last read found, the first rows."""
+        from oneroster_client import notebook
+
+        return notebook.listing_html(self)
 
 
 def missing_required_fields(model: type[Record], fields: str | None) -> list[str]:
@@ -754,22 +768,6 @@ def _with_sourced_id(params: Sequence[tuple[str, str]]) -> tuple[tuple[str, str]
             value = f"sourcedId,{value}"
         result.append((name, value))
     return tuple(result)
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, dict) and "sourcedId" in value:
-            flat[key] = value["sourcedId"]
-        elif (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, dict) and "sourcedId" in v for v in value)
-        ):
-            flat[key] = ",".join(v["sourcedId"] for v in value)
-        else:
-            flat[key] = value
-    return flat
 
 
 class _AdaptiveLimit:

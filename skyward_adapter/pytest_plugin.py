@@ -22,7 +22,13 @@ elsewhere (e.g. a loopback server). Cassettes live in ``cassettes/`` beside the 
 module (fixture ``skyward_cassette_dir``), named ``<module>/<test>.yaml`` unless the
 marker gives a name. Marker options: ``pseudonymise_ids=True``, ``pii=False``.
 
-Loading the plugin does not need ``vcrpy``; using the fixture does.
+In CI (the ``CI`` environment variable set to anything but ``""``, ``0``, ``false`` or
+``no``), a missing cassette **fails** the test instead of recording: CI never records
+against a live district on its own, and a test that only skipped would hide the missing
+file. ``--record-skyward`` (or ``SKYWARD_RECORD=1``) still records there on purpose.
+
+Loading the plugin does not need ``vcrpy``; using the fixture does (the ``recording``
+extra: ``pip install "oneroster-client[recording]"``).
 """
 
 from __future__ import annotations
@@ -40,10 +46,17 @@ from oneroster_client.client import OneRosterClient
 from skyward_adapter.quirks import QuirkReport, quirk_report
 from skyward_adapter.settings import SkywardSettings
 
-__all__ = ["SkywardCassette", "skyward_cassette", "skyward_cassette_dir", "skyward_settings"]
+__all__ = [
+    "SkywardCassette",
+    "in_ci",
+    "skyward_cassette",
+    "skyward_cassette_dir",
+    "skyward_settings",
+]
 
 RECORD_OPTION = "--record-skyward"
 RECORD_VARIABLE = "SKYWARD_RECORD"
+CI_VARIABLE = "CI"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +108,25 @@ def _wants_recording(config: pytest.Config) -> bool:
     return flag or variable
 
 
+def in_ci() -> bool:
+    """Whether the ``CI`` environment variable says this run is CI (as CI services set it)."""
+    value = os.environ.get(CI_VARIABLE, "").strip().lower()
+    return value not in ("", "0", "false", "no")
+
+
+def _require_vcrpy() -> None:
+    try:
+        import vcr  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name is not None and error.name.partition(".")[0] != "vcr":
+            raise  # vcrpy is there but one of its own dependencies is broken
+        raise ModuleNotFoundError(
+            "the skyward_cassette fixture needs vcrpy, which is not installed: "
+            'pip install "oneroster-client[recording]"',
+            name="vcr",
+        ) from None
+
+
 @pytest.fixture
 def skyward_settings() -> SkywardSettings:
     """Settings for recording: ``SkywardSettings.from_env()``; skips when not configured."""
@@ -129,7 +161,15 @@ def skyward_cassette(
         test = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
         name = f"{module}/{test}.yaml"
     path = skyward_cassette_dir / name
-    recording = _wants_recording(request.config) or not path.is_file()
+    asked = _wants_recording(request.config)
+    if not asked and not path.is_file() and in_ci():
+        pytest.fail(
+            f"the Skyward cassette {path} is missing, and CI never records on its own: "
+            f"record it with {RECORD_OPTION} (and SKYWARD_* settings) and commit it",
+            pytrace=False,
+        )
+    _require_vcrpy()
+    recording = asked or not path.is_file()
     if recording:
         settings: SkywardSettings = request.getfixturevalue("skyward_settings")
         with record_session(

@@ -90,6 +90,14 @@ class WireObject:
             parts.append(f"extra={_extra_repr(self.extra)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def _repr_html_(self) -> str:
+        """The notebook view: a table of the fields ``repr`` shows (hidden fields left out)."""
+        # Imported at call time, like the converter: the notebook helpers sit beside the
+        # models and only notebooks need them.
+        from oneroster_client import notebook
+
+        return notebook.record_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the wire-shaped dict: camelCase names, spec date formats, extras included."""
         from oneroster_client import converter  # at call time, as in from_dict
