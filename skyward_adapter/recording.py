@@ -1042,10 +1042,24 @@ def _strip_credentials(request: Any) -> Any:
     return request
 
 
-def _vcr() -> vcr.VCR:
-    import vcr  # only when recording or replaying: importing the adapter must stay light
+def _import_vcr() -> Any:
+    """vcrpy, imported on first use (importing the adapter stays light), or a clear error."""
+    try:
+        import vcr
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "vcr":
+            raise
+        raise ModuleNotFoundError(
+            "recording and replaying Skyward sessions need vcrpy: "
+            'pip install "oneroster-client[recording]"',
+            name="vcr",
+        ) from None
+    return vcr
 
-    recorder = vcr.VCR(decode_compressed_response=True, record_on_exception=False)
+
+def _vcr() -> vcr.VCR:
+    vcr_module = _import_vcr()
+    recorder: vcr.VCR = vcr_module.VCR(decode_compressed_response=True, record_on_exception=False)
     recorder.register_matcher("skyward_query", _query_matcher)
     return recorder
 
@@ -1234,6 +1248,7 @@ def replay_settings(cassette_path: str | os.PathLike[str]) -> SkywardSettings:
         FileNotFoundError: no cassette there.
         ValueError: the cassette holds no OneRoster request.
     """
+    _import_vcr()
     from vcr.serializers import yamlserializer
 
     path = Path(cassette_path)

@@ -473,10 +473,10 @@ def test_to_dataframe(client: OneRosterClient, oneroster_district: District) -> 
     frame = client.classes.list(page_size=50).to_dataframe()
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == len(oneroster_district["classes"])
-    assert {"sourcedId", "title", "course", "school", "terms"} <= set(frame.columns)
+    assert {"sourced_id", "title", "course", "school", "terms"} <= set(frame.columns)
     first = oneroster_district["classes"][0]
     assert frame.iloc[0]["course"] == first["course"]["sourcedId"]
-    assert frame.iloc[0]["terms"] == ",".join(t["sourcedId"] for t in first["terms"])
+    assert frame.iloc[0]["terms"] == [t["sourcedId"] for t in first["terms"]]
 
 
 # --- dicts, first with fields, repr ----------------------------------------------------------

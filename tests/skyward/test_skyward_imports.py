@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,20 @@ def test_the_adapter_uses_only_the_public_api_of_the_client() -> None:
             ):
                 private.append(f"{path.name}: from {module} import {name}")
     assert private == []
+
+
+def test_recording_without_vcrpy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from skyward_adapter import recording
+
+    real_import = builtins.__import__
+
+    def no_vcr(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "vcr" or name.startswith("vcr."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_vcr)
+    with pytest.raises(ModuleNotFoundError, match=r"oneroster-client\[recording\]"):
+        recording._vcr()

@@ -46,7 +46,7 @@ def run_pytest(folder: Path, *options: str, **env: str) -> subprocess.CompletedP
     environment = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("SKYWARD_") and name != "PYTEST_ADDOPTS"
+        if not name.startswith("SKYWARD_") and name not in ("PYTEST_ADDOPTS", "CI")
     }
     environment["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # quicker: only the plugin under test
     environment.update(env)
