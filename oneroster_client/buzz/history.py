@@ -21,6 +21,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -162,6 +163,7 @@ class SyncHistory:
     ) -> None:
         self.path = os.fspath(path)
         self.stale_after = stale_after
+        self._timeout = timeout
         self._mutex = threading.RLock()
         try:
             self._db = sqlite3.connect(
@@ -180,9 +182,23 @@ class SyncHistory:
         if self.path != ":memory:":
             # WAL: readers never block the run; NORMAL: a commit survives a killed
             # process (not a power cut) without an fsync per id-map write.
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._set_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._create_schema()
+
+    def _set_wal(self) -> None:
+        # Switching a new file to WAL takes an exclusive lock and SQLite's busy timeout
+        # does not wait for it: workers opening a new history together would fail at once.
+        # Wait for the switch like any other write, up to the timeout.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _create_schema(self) -> None:
         with self._write() as db:

@@ -3,12 +3,14 @@ and processes."""
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -310,3 +312,31 @@ def test_a_history_locked_by_another_writer_times_out_with_a_library_error(
             history.record(_run(T0))
     finally:
         blocker.execute("ROLLBACK")
+
+
+def _open_history(path: str, start: Any, errors: Any) -> None:
+    start.wait()
+    try:
+        SyncHistory(path).close()
+    except Exception as error:
+        errors.put(f"{type(error).__name__}: {error}")
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork to be fast"
+)
+def test_workers_opening_a_new_history_file_at_once_all_succeed(tmp_path: Path) -> None:
+    # Workers started together open the shared history file together; the first time,
+    # none of them finds the file, and each switches it to WAL.
+    context = multiprocessing.get_context("fork")
+    for attempt in range(20):
+        path = str(tmp_path / f"history-{attempt}.sqlite")
+        start, errors = context.Barrier(4), context.Queue()
+        workers = [
+            context.Process(target=_open_history, args=(path, start, errors)) for _ in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        assert errors.empty(), f"attempt {attempt}: {errors.get()}"
