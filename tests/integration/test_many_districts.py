@@ -115,53 +115,52 @@ def _write_config(folder: Path, sis: dict[str, OneRosterServer], lms: BuzzServer
 
 
 @pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """The servers, the config, the environment, and a running worker."""
-    state = tmp_path / "state"
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """The servers, the districts file and the environment (here and for subprocesses)."""
     with _servers() as (sis, lms):
         config = _write_config(tmp_path, sis, lms)
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("CELERY_", "MANY_DISTRICTS_"))
-        }
-        env |= {
+        settings = {
             "MANY_DISTRICTS_CONFIG": str(config),
-            "MANY_DISTRICTS_STATE": str(state),
+            "MANY_DISTRICTS_STATE": str(tmp_path / "state"),
             "NORTH_ONEROSTER_SECRET": sis["north"].client_secret,
             "SOUTH_ONEROSTER_SECRET": sis["south"].client_secret,
-            "PYTHONPATH": os.pathsep.join([str(EXAMPLES), str(ROOT)]),
         }
-        for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "MANY_DISTRICTS_HISTORY"):
             monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            if name.startswith(("MANY_DISTRICTS_", "NORTH_", "SOUTH_")):
-                monkeypatch.setenv(name, value)
-        log = (tmp_path / "worker.log").open("w", encoding="utf-8")
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                *("-m", "celery", "-A", "many_districts.tasks", "worker"),
-                *("--pool=threads", "--concurrency=2", "--loglevel=INFO"),
-                *("--without-heartbeat", "--without-gossip", "--without-mingle"),
-            ],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(EXAMPLES), str(ROOT)]))
+        yield {"env": env, "state": tmp_path / "state", "sis": sis, "lms": lms, "tmp": tmp_path}
+
+
+@pytest.fixture
+def example(configured: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A Celery worker running the example's tasks, as the page starts it."""
+    tmp_path = configured["tmp"]
+    command = [
+        *("celery", "-A", "many_districts.tasks", "worker"),
+        *("--pool=threads", "--concurrency=2", "--loglevel=INFO"),
+        *("--without-heartbeat", "--without-gossip", "--without-mingle"),
+    ]
+    assert " ".join(command[:4]) in PAGE.read_text(encoding="utf-8")
+    log = (tmp_path / "worker.log").open("w", encoding="utf-8")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=tmp_path,
+        env=configured["env"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield configured
+    finally:
+        worker.terminate()
         try:
-            yield {"env": env, "state": state, "sis": sis, "lms": lms, "tmp": tmp_path}
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
-                worker.kill()
-                worker.wait()
-            log.close()
-        if worker.returncode not in (0, -15):  # pragma: no cover - shown on failure
-            print((tmp_path / "worker.log").read_text(encoding="utf-8"))
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+            worker.kill()
+            worker.wait()
+        log.close()
 
 
 @contextlib.contextmanager
@@ -234,7 +233,7 @@ def test_a_worker_rosters_each_district_and_defers_a_busy_one(example: dict[str,
     assert len(lms.requests) > served_before
 
 
-def test_the_beat_schedule_runs_each_district_twice_a_day(example: dict[str, Any]) -> None:
+def test_the_beat_schedule_runs_each_district_twice_a_day(configured: dict[str, Any]) -> None:
     with _tasks_module() as tasks:
         schedule = tasks.app.conf.beat_schedule
     assert sorted(schedule) == [f"buzz-sync {key}" for key, _, _ in DISTRICTS]
@@ -249,3 +248,24 @@ def test_the_beat_schedule_runs_each_district_twice_a_day(example: dict[str, Any
         assert 10 <= minute < 20 or 40 <= minute < 50
         minutes.add(minute)
     assert len(minutes) == len(DISTRICTS), "districts start at different minutes"
+
+
+def test_the_pages_lock_breaking_block_frees_a_dead_runs_lock(configured: dict[str, Any]) -> None:
+    # A worker killed in the middle of a run leaves the district's lock behind.
+    path = configured["state"] / "history.sqlite"
+    configured["state"].mkdir(parents=True, exist_ok=True)
+    dead = (
+        "import os, sys\n"
+        "from oneroster_client.buzz import SyncHistory\n"
+        "with SyncHistory(sys.argv[1]).lock('north'):\n"
+        "    os._exit(9)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", dead, str(path)], env=configured["env"])
+    assert killed.returncode == 9
+    history = SyncHistory(path)
+    assert history.lock_holder("north") is not None
+    blocks = [block for block in _blocks("py") if not block.startswith("# ")]
+    assert len(blocks) == 1 and "break_lock" in blocks[0]
+    with _tasks_module():
+        exec(compile(blocks[0], "many-districts.md", "exec"), {"__name__": "docs_block"})
+    assert history.lock_holder("north") is None
