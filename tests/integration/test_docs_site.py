@@ -94,6 +94,14 @@ def test_reference_pages_render_the_docstrings(site: Path, page: str) -> None:
         assert name in anchors, f"{page} should document {name}"
     # Rendered from a docstring: the heading is followed by its text, not left empty.
     assert html.count('class="doc doc-contents') >= len(REFERENCE_ANCHORS[page])
+    # The docstrings' reStructuredText roles are turned into links or code by the hook.
+    assert not re.search(r":(?:class|meth|func|mod|attr|data|exc|obj):<code>", html)
+
+
+def test_docstring_cross_references_become_links(site: Path) -> None:
+    html = (site / "reference/buzz/history/index.html").read_text(encoding="utf-8")
+    # history.py refers to :class:`~oneroster_client.buzz.report.RunReport`.
+    assert 'href="../report/#oneroster_client.buzz.report.RunReport"' in html
 
 
 def test_nav_lists_every_page_and_no_missing_one() -> None:
