@@ -25,6 +25,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 from oneroster_client import OAuth2ClientCredentials, OneRosterClient
 from oneroster_client.buzz import (
@@ -151,12 +152,22 @@ def buzz_client(table: dict[str, Any]) -> BuzzClient:
     )
 
 
+HISTORY = Path(os.environ.get("MANY_DISTRICTS_HISTORY", STATE / "history.sqlite"))
 _opening = threading.Lock()
+
+
+@worker_init.connect
+def create_history(**kwargs: Any) -> None:
+    """Create the history file once, when the worker starts, before any task opens it."""
+    # Two connections creating a new SQLite file at the same moment can collide; opening
+    # an existing one is safe. Closed again: forked pool processes open their own.
+    with SyncHistory(HISTORY):
+        pass
 
 
 @functools.cache
 def _open_history() -> SyncHistory:
-    return SyncHistory(os.environ.get("MANY_DISTRICTS_HISTORY", STATE / "history.sqlite"))
+    return SyncHistory(HISTORY)
 
 
 def history() -> SyncHistory:
