@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -176,12 +177,24 @@ def _tasks_module() -> Iterator[ModuleType]:
             del sys.modules[name]
 
 
-def _expected_output() -> list[str]:
-    """The lines the page shows under "enqueue prints"."""
+def _shown_output(command: str) -> list[str]:
+    """The lines the page shows under "`<command>` prints:"."""
     text = PAGE.read_text(encoding="utf-8")
-    match = re.search(r"enqueue` prints:\n\n```text\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
-    assert match, "docs/many-districts.md should show what the enqueue command prints"
+    pattern = rf"`{re.escape(command)}` prints:\n\n```text\n(.*?)^```"
+    match = re.search(pattern, text, re.DOTALL | re.MULTILINE)
+    assert match, f"docs/many-districts.md should show what {command} prints"
     return match.group(1).splitlines()
+
+
+def _enqueue(example: dict[str, Any], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "many_districts.enqueue", *arguments],
+        cwd=example["tmp"],
+        env=example["env"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
 
 
 def _worker_log(example: dict[str, Any]) -> str:
@@ -191,16 +204,9 @@ def _worker_log(example: dict[str, Any]) -> str:
 @needs_celery
 def test_a_worker_rosters_each_district_and_defers_a_busy_one(example: dict[str, Any]) -> None:
     # One task per district, through the command the page shows.
-    enqueued = subprocess.run(
-        [sys.executable, "-m", "many_districts.enqueue"],
-        cwd=example["tmp"],
-        env=example["env"],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-    )
+    enqueued = _enqueue(example)
     assert enqueued.returncode == 0, enqueued.stderr + enqueued.stdout + _worker_log(example)
-    assert enqueued.stdout.splitlines() == _expected_output()
+    assert enqueued.stdout.splitlines() == _shown_output("python -m many_districts.enqueue")
 
     lms: BuzzServer = example["lms"]
     history = SyncHistory(example["state"] / "history.sqlite")
@@ -233,6 +239,22 @@ def test_a_worker_rosters_each_district_and_defers_a_busy_one(example: dict[str,
     assert outcome["totals"]["created"] == 0
     assert [run.mode for run in history.runs("north")] == ["incremental", "full"]
     assert len(lms.requests) > served_before
+
+    # A forced full run: north (too_soon "warn") runs it, south ("refuse") does not.
+    forced = _enqueue(example, "--full", "north", "south")
+    assert forced.returncode == 1, "a refused district is not a success"
+    last_full = history.last_success("south", mode="full")
+    assert last_full is not None
+    allowed = last_full.started + timedelta(hours=12)
+    shown = _shown_output("python -m many_districts.enqueue --full north south")
+    # The page shows the time of its own run; here it is the time of this one.
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    expected = [stamp.sub(f"{allowed:%Y-%m-%d %H:%M} UTC", line) for line in shown]
+    assert forced.stdout.splitlines() == expected
+    assert [run.mode for run in history.runs("south")] == ["full"], "south did not run again"
+    (north_full, *_) = history.runs("north")
+    assert north_full.mode == "full"
+    assert any("min_interval" in warning for warning in north_full.report().warnings)
 
 
 @needs_celery

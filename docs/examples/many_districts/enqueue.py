@@ -2,8 +2,9 @@
 
 Usage::
 
-    python -m many_districts.enqueue            # every district of the file
-    python -m many_districts.enqueue north      # only these
+    python -m many_districts.enqueue              # every district of the file
+    python -m many_districts.enqueue north        # only these
+    python -m many_districts.enqueue --full north # a full reconciliation now
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from many_districts.tasks import describe, load_config, sync_district
 WAIT_SECONDS = 3600.0
 
 
-def main(keys: list[str]) -> int:
+def main(arguments: list[str]) -> int:
     """Enqueue, wait, print; the exit code is 1 when a district did not succeed."""
+    full = True if "--full" in arguments else None
+    keys = [argument for argument in arguments if argument != "--full"]
     keys = keys or sorted(load_config()["districts"])
-    pending = [(key, sync_district.delay(key)) for key in keys]
+    pending = [(key, sync_district.delay(key, full=full)) for key in keys]
     failed = 0
     for key, result in pending:
         outcome = result.get(timeout=WAIT_SECONDS, propagate=False)

@@ -200,8 +200,14 @@ def describe(result: dict[str, Any]) -> str:
 
 
 @app.task(bind=True, name="many_districts.sync_district")
-def sync_district(self: Task[Any, Any], key: str) -> dict[str, Any]:
-    """Roster one district; retried later while another run holds its lock."""
+def sync_district(self: Task[Any, Any], key: str, full: bool | None = None) -> dict[str, Any]:
+    """Roster one district; retried later while another run holds its lock.
+
+    Args:
+        key: the district's key in the districts file.
+        full: ``True`` forces a full reconciliation; ``None`` (the schedule's choice)
+            reads incrementally with a full run every ``full_every_runs`` runs.
+    """
     data = load_config()
     district = required(data["districts"], key, "[districts]")
     settings = district_settings(key, district)
@@ -214,6 +220,7 @@ def sync_district(self: Task[Any, Any], key: str) -> dict[str, Any]:
                 buzz,
                 settings,
                 validate_only=district.get("validate_only", True),
+                full=full,
                 history=history(),
             )
     except SyncInProgressError as error:
@@ -225,8 +232,9 @@ def sync_district(self: Task[Any, Any], key: str) -> dict[str, Any]:
             max_retries=schedule.get("lock_retries", 6),
         ) from None
     except SyncTooSoonError as error:
-        # The settings refuse an early full run; the next scheduled one will do it.
-        return {"district": key, "status": "too-soon", "next_allowed": f"{error.next_allowed}"}
+        # A forced full run within min_interval, and the settings say refuse.
+        allowed = f"{error.next_allowed:%Y-%m-%d %H:%M} UTC"
+        return {"district": key, "status": "too-soon", "next_allowed": allowed}
     logger.info("district %s: %s", key, report.status)
     return summary(report)
 
