@@ -1,0 +1,1 @@
+"""Rostering many districts into Buzz with Celery, one task per district."""
