@@ -440,6 +440,11 @@ def _read_timeout(timeout: Any) -> float | None:
 
 
 def check_request_deadline(value: Any, timeout: Any) -> float:
+    """The total seconds one attempt may take: ``value``, or 5 x the read timeout (at most 300 s).
+
+    Raises:
+        ConfigurationError: ``value`` is not a positive, finite number of seconds.
+    """
     if value is None:
         read = _read_timeout(timeout)
         if read is None:
@@ -459,6 +464,11 @@ def check_request_deadline(value: Any, timeout: Any) -> float:
 
 
 def check_max_response_bytes(value: Any) -> int:
+    """``value`` checked as the largest decoded answer accepted, in bytes.
+
+    Raises:
+        ConfigurationError: ``value`` is not a positive whole number.
+    """
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigurationError(
             f"max_response_bytes must be a positive whole number of bytes (default "

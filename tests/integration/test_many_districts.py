@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import multiprocessing
 import os
 import re
 import subprocess
@@ -295,36 +294,3 @@ def test_the_pages_lock_breaking_block_frees_a_dead_runs_lock(configured: dict[s
     with _tasks_module():
         exec(compile(blocks[0], "many-districts.md", "exec"), {"__name__": "docs_block"})
     assert history.lock_holder("north") is None
-
-
-def _open_history(path: str, start: Any, errors: Any) -> None:
-    start.wait()
-    try:
-        SyncHistory(path).close()
-    except Exception as error:
-        errors.put(f"{type(error).__name__}: {error}")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="SyncHistory: setting WAL mode on a new file fails at once (no busy wait) "
-    "when another connection is setting it at the same moment",
-)
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork to be fast"
-)
-def test_workers_opening_a_new_history_file_at_once_all_succeed(tmp_path: Path) -> None:
-    # Workers started together open the shared history file together; the first time,
-    # none of them finds the file.
-    context = multiprocessing.get_context("fork")
-    for attempt in range(30):
-        path = str(tmp_path / f"history-{attempt}.sqlite")
-        start, errors = context.Barrier(4), context.Queue()
-        workers = [
-            context.Process(target=_open_history, args=(path, start, errors)) for _ in range(4)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=30)
-        assert errors.empty(), f"attempt {attempt}: {errors.get()}"
