@@ -196,7 +196,9 @@ def test_skyward_refuses_results_without_points() -> None:
     for status, name in ((0x1, "exempt"), (0x2, "not submitted")):
         refusal = map_result(_mapped(QUIZ), STUDENT, Score(item_id="quiz1", status=status), SKYWARD)
         assert isinstance(refusal, RecordFailure)
-        assert f"points-based scores only; a '{name}' result without points" in refusal.message
+        assert f"points-based scores only, and this {name} result has no points" in (
+            refusal.message
+        )
     missing_with_points = Score(item_id="quiz1", achieved=0.0, status=0x2)
     kept = map_result(_mapped(QUIZ), STUDENT, missing_with_points, SKYWARD)
     assert isinstance(kept, MappedResult) and kept.record.score == 0.0

@@ -266,8 +266,8 @@ def map_result(
         return _refusal(
             "results",
             sourced_id,
-            f"the {settings.profile.value} profile sends points-based scores only; a "
-            f"{status.value!r} result without points is not sent",
+            f"the {settings.profile.value} profile sends points-based scores only, and "
+            f"this {status.value} result has no points",
         )
     comment = (score.extra or {}).get("comment")
     record = Result(
