@@ -48,8 +48,14 @@ EXIT_INTERRUPTED = 130
 USER_AGENT_HELP = "e.g. 'district-sync/1.0 (Example USD; it@example.org)'"
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every option's default and keeps the description's line breaks."""
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # An option whose help already states its default keeps its own wording.
+        if action.help and "default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class Context:

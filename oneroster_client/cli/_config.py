@@ -149,8 +149,8 @@ _SIS = (
     Setting(
         "sis.scopes",
         "ONEROSTER_SCOPES",
-        "OAuth 2 scopes to request, separated by spaces (default: none for 'generic', "
-        "Skyward's rostering scopes for 'skyward')",
+        "OAuth 2 scopes to request, separated by spaces; when not given, none for "
+        "'generic' and Skyward's rostering scopes for 'skyward'",
         flag="--scopes",
     ),
     Setting(
@@ -302,7 +302,7 @@ def add_flags(parser: argparse.ArgumentParser, sections: Iterable[str], title: s
             dest=setting.dest,
             default=argparse.SUPPRESS,
             choices=setting.choices,
-            metavar=setting.key.upper() if setting.choices is None else None,
+            metavar=None if setting.choices else setting.flag.lstrip("-").upper().replace("-", "_"),
             help=f"{setting.help} ({where})",
         )
 

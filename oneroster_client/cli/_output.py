@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import importlib
 import json
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -109,8 +108,8 @@ def write_rows(
 class _Bar:
     """A tqdm bar fed by (done, total) calls."""
 
-    def __init__(self, tqdm: Any, description: str) -> None:
-        self._bar = tqdm(desc=description, unit="rec", file=sys.stderr, leave=False)
+    def __init__(self, tqdm: Any, description: str, stream: TextIO) -> None:
+        self._bar = tqdm(desc=description, unit="rec", file=stream, leave=False)
         self._done = 0
 
     def __call__(self, done: int, total: int | None) -> None:
@@ -124,17 +123,17 @@ class _Bar:
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Progress | None]:
-    """A progress callback drawing a bar on standard error, or ``None``.
+def progress_bar(description: str, stream: TextIO) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on ``stream`` (standard error), or ``None``.
 
-    ``None`` (quiet) when standard error is not a terminal or tqdm (the ``progress``
-    extra) is not installed. Use it as a context manager: the bar is removed on exit.
+    ``None`` (quiet) when the stream is not a terminal or tqdm (the ``progress`` extra)
+    is not installed. Use it as a context manager: the bar is removed on exit.
     """
-    tqdm = load_tqdm() if sys.stderr.isatty() else None
+    tqdm = load_tqdm() if stream.isatty() else None
     if tqdm is None:
         yield None
         return
-    bar = _Bar(tqdm, description)
+    bar = _Bar(tqdm, description, stream)
     try:
         yield bar
     finally:

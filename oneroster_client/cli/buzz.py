@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from oneroster_client.cli._common import (
     EXIT_FAILED,
@@ -86,8 +86,9 @@ def _library_table(ctx: Context, table: str, defaults: dict[str, Any]) -> dict[s
 class _StepBars:
     """One progress bar per sync step, on a terminal with tqdm installed."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._tqdm = load_tqdm()
+        self._stream = stream
         self._step: str | None = None
         self._bar: Any = None
 
@@ -95,7 +96,9 @@ class _StepBars:
         if step != self._step:
             self.close()
             self._step = step
-            self._bar = self._tqdm(desc=step, total=total, unit="rec", leave=False)
+            self._bar = self._tqdm(
+                desc=step, total=total, unit="rec", leave=False, file=self._stream
+            )
         if total is not None:
             self._bar.total = total
         self._bar.n = done
@@ -110,7 +113,7 @@ class _StepBars:
 def _step_bars(ctx: Context) -> _StepBars | None:
     if not ctx.err.isatty() or load_tqdm() is None:
         return None
-    return _StepBars()
+    return _StepBars(ctx.err)
 
 
 def run_sync(ctx: Context) -> int:
@@ -199,6 +202,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--validate-only",
         dest="apply",
         action="store_false",
+        default=argparse.SUPPRESS,  # --apply's False is the default
         help="read, map and report what a run would do; write nothing (the default)",
     )
     mode.add_argument("--apply", action="store_true", help="write (the report says what)")

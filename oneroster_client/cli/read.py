@@ -6,7 +6,7 @@ import argparse
 import itertools
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context
 from oneroster_client.cli._output import FORMATS, progress_bar, write_rows
@@ -138,7 +138,7 @@ def run_list(ctx: Context) -> int:
             method = getattr(getattr(client, op.attribute), op.name)
         else:
             method, ids = getattr(client, collection_attribute(args.collection)).list, []
-        with progress_bar(args.collection) as bar:
+        with progress_bar(args.collection, ctx.err) as bar:
             listing = method(*ids, progress=bar, **options)
             rows = listing.dicts()
             if args.limit is not None:
@@ -184,7 +184,7 @@ def run_export(ctx: Context) -> int:
         )
     counts: dict[str, int] = {}
     with ctx.oneroster() as client:
-        records = {name: _counted(client, name, counts) for name in names}
+        records = {name: _counted(client, name, counts, ctx.err) for name in names}
         path = write_package(args.target, records, zip=args.zip or None)
     for name in names:
         ctx.say(f"  {name:<18}{counts.get(name, 0):>10,}")
@@ -192,9 +192,11 @@ def run_export(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _counted(client: OneRosterClient, name: str, counts: dict[str, int]) -> Iterator[Any]:
+def _counted(
+    client: OneRosterClient, name: str, counts: dict[str, int], stream: TextIO
+) -> Iterator[Any]:
     collection = getattr(client, collection_attribute(name))
-    with progress_bar(name) as bar:
+    with progress_bar(name, stream) as bar:
         for record in collection.list(progress=bar):
             counts[name] = counts.get(name, 0) + 1
             yield record
