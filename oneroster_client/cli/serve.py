@@ -73,7 +73,9 @@ def run_serve(ctx: Context) -> int:
         ctx.say(f"  export ONEROSTER_TOKEN_URL={running.token_url}")
         ctx.say(f"  export ONEROSTER_CLIENT_ID={client_id}")
         if given_secret:
-            ctx.say(f"  ONEROSTER_CLIENT_SECRET: the secret you gave ({mask(given_secret)})")
+            ctx.say(
+                f"  # ONEROSTER_CLIENT_SECRET is set to the one you gave ({mask(given_secret)})"
+            )
         else:
             # A throwaway secret made for this loopback server: printing it is how the
             # user gets it, and it opens nothing else.
