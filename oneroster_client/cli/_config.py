@@ -190,7 +190,7 @@ _BUZZ = (
     Setting(
         "buzz.token_url",
         "ONEROSTER_BUZZ_TOKEN_URL",
-        "the Buzz token URL (default: <buzz-url>/api/oauth/token)",
+        "the Buzz token URL; when not given, <buzz-url>/api/oauth/token",
         flag="--buzz-token-url",
     ),
     Setting(
@@ -232,7 +232,7 @@ _BUZZ = (
     Setting(
         "buzz.district_key",
         "ONEROSTER_DISTRICT_KEY",
-        "the key of the district's run history and lock (default: the domain id)",
+        "the key of the district's run history and lock; when not given, the domain id",
         flag="--district-key",
     ),
 )
