@@ -85,11 +85,20 @@ class Context:
     # --- output -------------------------------------------------------------------------
 
     def say(self, text: str = "") -> None:
-        """Print a line of results to standard output, scrubbed of secrets."""
-        print(scrubbed(text, self.secrets), file=self.out, flush=True)
+        """Print a line of results to standard output, without the known secrets.
+
+        Results are already free of credentials (the library redacts what it reports);
+        only the exact known secrets are removed here, so that masked values such as
+        ``Key: sp…on`` stay readable.
+        """
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "REDACTED")
+        print(text, file=self.out, flush=True)
 
     def note(self, text: str) -> None:
-        """Print a message to standard error, scrubbed of secrets."""
+        """Print a message to standard error, scrubbed of secrets and of anything that
+        looks like a credential (messages may quote a server)."""
         print(scrubbed(text, self.secrets), file=self.err, flush=True)
 
     # --- settings -----------------------------------------------------------------------

@@ -220,7 +220,29 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         "--passback", action="store_true", help="also check grade pass back (gradebook access)"
     )
     check.set_defaults(run=run_check)
+    _add_list_and_get(commands, parents, formatter)
 
+    export = commands.add_parser(
+        "export",
+        parents=parents,
+        formatter_class=formatter,
+        help="write a district to a OneRoster 1.1 CSV package",
+        description="Read the district's collections and write them as a OneRoster 1.1 "
+        "CSV package (a folder, or a zip when TARGET ends in .zip).",
+    )
+    export.add_argument("target", help="the package folder or .zip file")
+    export.add_argument(
+        "--collections",
+        default=",".join(_EXPORTED),
+        help="collections to export, comma-separated, or 'all'",
+    )
+    export.add_argument("--zip", action="store_true", help="write a zip whatever the name")
+    export.set_defaults(run=run_export)
+
+
+def _add_list_and_get(
+    commands: Any, parents: list[argparse.ArgumentParser], formatter: type
+) -> None:
     listing = commands.add_parser(
         "list",
         parents=parents,
@@ -252,20 +274,3 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
     get.add_argument("--fields", help="fields to select, comma-separated")
     get.add_argument("--format", choices=FORMATS, default="json", help="output format")
     get.set_defaults(run=run_get)
-
-    export = commands.add_parser(
-        "export",
-        parents=parents,
-        formatter_class=formatter,
-        help="write a district to a OneRoster 1.1 CSV package",
-        description="Read the district's collections and write them as a OneRoster 1.1 "
-        "CSV package (a folder, or a zip when TARGET ends in .zip).",
-    )
-    export.add_argument("target", help="the package folder or .zip file")
-    export.add_argument(
-        "--collections",
-        default=",".join(_EXPORTED),
-        help="collections to export, comma-separated, or 'all'",
-    )
-    export.add_argument("--zip", action="store_true", help="write a zip whatever the name")
-    export.set_defaults(run=run_export)
