@@ -103,9 +103,16 @@ def test_every_command_is_there() -> None:
     assert expected | {"buzz-serve"} == set(COMMANDS)
 
 
+SECRET_ENV = {
+    "ONEROSTER_CLIENT_SECRET": SECRET,
+    "ONEROSTER_ACCESS_TOKEN": TOKEN,
+    "ONEROSTER_BUZZ_PRIVATE_KEY": TOKEN,
+}
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_of_every_command_shows_every_option_with_its_default(command: str) -> None:
-    ran = cli(command, "--help")
+    ran = cli(command, "--help", env=SECRET_ENV)
     assert ran.code == EXIT_OK
     assert ran.out.startswith(f"usage: oneroster {command}")
     formatter = Formatter(prog="oneroster")
@@ -260,6 +267,18 @@ def test_check_oauth1_and_gradebook(server: OneRosterServer) -> None:
     assert "line_items" in ran.out and "results" in ran.out
 
 
+def test_check_skyward_with_scopes_and_an_unknown_scope() -> None:
+    from skyward_adapter import DEFAULT_SCOPES
+    from skyward_adapter.testing import skyward_like_server
+
+    with skyward_like_server(client_secret=SECRET) as sis:
+        env = sis_env(sis, ONEROSTER_SIS="skyward")
+        ok = cli("check", "--scopes", " ".join(DEFAULT_SCOPES[:1]), env=env)
+        assert ok.code == EXIT_OK, ok.text
+        refused = cli("check", "--scopes", "https://example.org/no-such-scope", env=env)
+        assert refused.code == EXIT_FAILED, refused.text
+
+
 def test_check_skyward() -> None:
     from skyward_adapter.testing import skyward_like_server
 
@@ -404,6 +423,16 @@ def test_export_writes_a_package_that_reads_back(
     for name in ("orgs", "academicSessions", "courses", "classes", "users", "enrollments"):
         assert sorted(r.sourced_id for r in loaded[name]) == _ids(district[name]), name
         assert f"{len(district[name]):,}" in ran.out
+
+
+def test_export_every_collection(
+    server: OneRosterServer, district: District, tmp_path: Path
+) -> None:
+    ran = cli("export", str(tmp_path / "all"), "--collections", "all", env=sis_env(server))
+    assert ran.code == EXIT_OK, ran.err
+    loaded = read_package(tmp_path / "all").load()
+    for name in ("demographics", "lineItems", "results", "categories"):
+        assert sorted(r.sourced_id for r in loaded[name]) == _ids(district[name]), name
 
 
 def test_export_zip_and_collections(server: OneRosterServer, tmp_path: Path) -> None:

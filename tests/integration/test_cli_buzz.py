@@ -240,6 +240,9 @@ def test_passback_options(world: World) -> None:
     sent = {r["class"]["sourcedId"] for r in world.sis.district["lineItems"]}
     assert sent == {klass}
     assert json.loads(one.out)["classes"] == 1
+    resent = world.run("passback", "--apply", "--resend", "--class", klass, "--format", "json")
+    assert resent.code == EXIT_OK, resent.text
+    assert json.loads(resent.out)["counts"]["results"]["replaced"] > 0
     later = world.run("passback", "--since", "2030-01-01")
     assert (
         later.code == EXIT_OK

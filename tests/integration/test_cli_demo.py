@@ -142,6 +142,17 @@ def test_serve_a_csv_package_for_a_while(tmp_path: Path) -> None:
     assert "throwaway" in ran.out
 
 
+def test_serve_a_package_with_unreadable_rows_warns(tmp_path: Path) -> None:
+    district = generate_district(students=15, seed=2)
+    write_package(tmp_path / "pkg", district.records())
+    users = tmp_path / "pkg" / "users.csv"
+    broken = "\n".join(f"bad-{n},not,enough" for n in range(7))
+    users.write_text(users.read_text(encoding="utf-8") + broken + "\n", encoding="utf-8")
+    ran = cli("serve", "--csv", str(tmp_path / "pkg"), "--port", "0", "--duration", "0")
+    assert ran.code == EXIT_OK, ran.text
+    assert ran.err.count("warning: ") == 6 and "2 more rows could not be read" in ran.err
+
+
 def test_serve_skyward_like_with_a_fixed_client_id() -> None:
     env = {"ONEROSTER_CLIENT_SECRET": SECRET}
     ran = cli(
