@@ -175,7 +175,7 @@ def test_serve_skyward_like_with_a_fixed_client_id() -> None:
     assert "/springisdAPI/ims/oneroster/v1p1" in exports["ONEROSTER_BASE_URL"]
 
 
-def test_serve_an_unreadable_package_exits_5(tmp_path: Path) -> None:
+def test_serve_an_unreadable_package_exits_1(tmp_path: Path) -> None:
     ran = cli("serve", "--csv", str(tmp_path / "absent"), "--port", "0", "--duration", "0")
     assert ran.code == EXIT_FAILED
     assert "absent" in ran.err and "Traceback" not in ran.err
