@@ -83,6 +83,19 @@ def test_a_buzz_due_date_is_the_due_date_and_picks_the_grading_period() -> None:
     assert mapped.record.grading_period.sourced_id == "gp-1"
 
 
+def test_a_buzz_grading_period_is_mapped_by_the_settings() -> None:
+    settings = PassbackSettings(parent_domain_id="1", grading_periods={"Q2": "gp-2"})
+    due = datetime(2024, 10, 1, tzinfo=UTC)
+    periods = (GradingPeriod(sourced_id="gp-1", start=date(2024, 8, 1), end=date(2024, 11, 1)),)
+    context = MappingContext(settings=settings, grading_periods=periods)
+    marked = GradebookItem.from_dict({"id": "q", "possible": 1, "gradingperiod": "Q2"})
+    dated = GradebookItem(id="d", possible=1.0, due_date=due)
+    for item, period in ((marked, "gp-2"), (dated, "gp-1")):
+        mapped = map_line_item(_book(), item, context)
+        assert isinstance(mapped, MappedLineItem) and mapped.record.grading_period is not None
+        assert mapped.record.grading_period.sourced_id == period
+
+
 def test_without_any_date_the_run_day_is_sent_but_not_fingerprinted() -> None:
     undated = BuzzCourse(id="200", reference="cls-1")
     book = _book(undated)

@@ -39,6 +39,7 @@ def test_defaults_and_strings() -> None:
         ({"district_key": ""}, "district_key"),
         ({"default_category": " "}, "default_category"),
         ({"categories": {"Quiz": ""}}, "categories entry 'Quiz'"),
+        ({"grading_periods": {"": "gp-1"}}, "grading_periods entry ''"),
         ({"max_title_length": 0}, "max_title_length must be at least 1"),
         ({"max_title_length": True}, "max_title_length must be a whole number"),
         ({"exempt_flags": -1}, "exempt_flags must be a non-negative bit mask"),

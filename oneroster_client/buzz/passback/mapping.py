@@ -149,7 +149,9 @@ def map_line_item(
     category = _category(course_id, item, context)
     # Only a due date Buzz gives places an item in a grading period; a course date would
     # put every undated item in the first or last one.
-    period = _grading_period(book.class_id, item.due_date, context)
+    period = _buzz_period(item, context.settings) or _grading_period(
+        book.class_id, item.due_date, context
+    )
     record = LineItem(
         sourced_id=sourced_id,
         status="active",
@@ -229,6 +231,15 @@ def _category(course_id: str, item: GradebookItem, context: MappingContext) -> s
         if found:
             return found
     return context.settings.default_category
+
+
+def _buzz_period(item: GradebookItem, settings: PassbackSettings) -> str | None:
+    extra = item.extra or {}
+    for key in ("gradingperiod", "gradingperiodid", "period"):
+        value = extra.get(key)
+        if isinstance(value, str | int) and str(value) in settings.grading_periods:
+            return settings.grading_periods[str(value)]
+    return None
 
 
 def _grading_period(

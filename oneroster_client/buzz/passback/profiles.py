@@ -108,6 +108,9 @@ class PassbackSettings:
         create_categories: create the categories the SIS lacks (``PUT /categories``);
             when ``False`` their line items are refused instead.
         default_category: SIS category sourcedId for items without a Buzz category.
+        grading_periods: Buzz grading period id (an item's ``gradingperiod`` or
+            ``period``, when Buzz gives one) -> SIS grading period sourcedId. Items
+            without one go to the class's grading period holding their due date.
         default_grading_period: academicSession sourcedId for items whose due date
             falls in none of the class's grading periods.
         long_titles: ``"truncate"`` (default) or ``"refuse"`` titles over the profile's
@@ -130,6 +133,7 @@ class PassbackSettings:
     categories: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     create_categories: bool = True
     default_category: str | None = None
+    grading_periods: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     default_grading_period: str | None = None
     long_titles: LongTitles = attrs.field(default=LongTitles.TRUNCATE, converter=_long_titles)
     max_title_length: int | None = None
@@ -175,9 +179,10 @@ def _problems(s: PassbackSettings) -> list[str]:
         value = getattr(s, name)
         if value is not None and not _text(value):
             problems.append(f"{name} must be a non-empty sourcedId or None")
-    for key, value in s.categories.items():
-        if not _text(key) or not _text(value):
-            problems.append(f"categories entry {key!r} must map a name to a sourcedId")
+    for name in ("categories", "grading_periods"):
+        for key, value in getattr(s, name).items():
+            if not _text(key) or not _text(value):
+                problems.append(f"{name} entry {key!r} must map a Buzz value to a sourcedId")
     problems.extend(_number_problems(s))
     if not _zone_known(s.time_zone):
         problems.append(f"time_zone {s.time_zone!r} is not a known zone (e.g. 'America/Chicago')")
