@@ -153,12 +153,15 @@ def test_defaults_the_sis_does_not_hold_are_warned_about(world: World) -> None:
         parent_domain_id=DISTRICT_DOMAIN,
         default_category="cat-nowhere",
         default_grading_period="gp-nowhere",
+        grading_periods={"Q1": "gp-2025-1", "Q9": "gp-nine"},
         **STATUS_FLAGS,
     )
     report = world.run(settings=settings, validate_only=True)
     warnings = "\n".join(report.warnings)
     assert "default_category cat-nowhere is not a SIS category" in warnings
     assert "default_grading_period gp-nowhere is not a SIS grading period" in warnings
+    assert "grading_periods['Q9'] gp-nine is not a SIS grading period" in warnings
+    assert "gp-2025-1" not in warnings
     fine = PassbackSettings(
         parent_domain_id=DISTRICT_DOMAIN,
         default_category="cat-quiz",

@@ -227,3 +227,21 @@ def test_status_bits_not_configured_are_warned_about_and_scores_sent_as_they_are
     assert f"0x1 ({exempt} score(s))" in warning and f"0x2 ({missing} score(s))" in warning
     statuses = {row["scoreStatus"] for row in world.sis("results").values()}
     assert statuses == {"fully graded"}
+
+
+def test_validate_only_after_a_run_counts_replacements_and_resend_sends_everything(
+    world: World,
+) -> None:
+    world.run()
+    expected = expected_results(world.grades)
+    grade = next(g for g in world.grades if g.item_id == "quiz1" and g.achieved == 12.0)
+    world.buzz_server.set_grade(grade.enrollment_id, 10.5, 10.0, itemid="quiz1", title="Quiz 1")
+    before = len(world.puts())
+    preview = world.run(validate_only=True)
+    assert len(world.puts()) == before
+    assert preview.counts["results"]["replaced"] == 1
+    assert preview.counts["results"]["unchanged"] == len(expected) - 1
+    everything = world.run(resend=True)
+    assert everything.counts["results"]["replaced"] == len(expected)
+    assert everything.counts["lineItems"]["replaced"] == len(expected_line_items(world))
+    assert world.sis("results")[f"buzz-{grade.enrollment_id}-quiz1"]["score"] == 10.5

@@ -15,6 +15,7 @@ from oneroster_client.buzz.passback import (
     ClassGradebook,
     GradingPeriod,
     MappedLineItem,
+    MappedResult,
     MappingContext,
     PassbackSettings,
     StudentScores,
@@ -82,6 +83,19 @@ def test_a_buzz_due_date_is_the_due_date_and_picks_the_grading_period() -> None:
     assert mapped.record.grading_period.sourced_id == "gp-1"
 
 
+def test_a_buzz_grading_period_is_mapped_by_the_settings() -> None:
+    settings = PassbackSettings(parent_domain_id="1", grading_periods={"Q2": "gp-2"})
+    due = datetime(2024, 10, 1, tzinfo=UTC)
+    periods = (GradingPeriod(sourced_id="gp-1", start=date(2024, 8, 1), end=date(2024, 11, 1)),)
+    context = MappingContext(settings=settings, grading_periods=periods)
+    marked = GradebookItem.from_dict({"id": "q", "possible": 1, "gradingperiod": "Q2"})
+    dated = GradebookItem(id="d", possible=1.0, due_date=due)
+    for item, period in ((marked, "gp-2"), (dated, "gp-1")):
+        mapped = map_line_item(_book(), item, context)
+        assert isinstance(mapped, MappedLineItem) and mapped.record.grading_period is not None
+        assert mapped.record.grading_period.sourced_id == period
+
+
 def test_without_any_date_the_run_day_is_sent_but_not_fingerprinted() -> None:
     undated = BuzzCourse(id="200", reference="cls-1")
     book = _book(undated)
@@ -89,7 +103,8 @@ def test_without_any_date_the_run_day_is_sent_but_not_fingerprinted() -> None:
     day2 = MappingContext(settings=ONEROSTER, today=date(2025, 1, 2))
     first, second = map_line_item(book, QUIZ, day1), map_line_item(book, QUIZ, day2)
     assert isinstance(first, MappedLineItem) and isinstance(second, MappedLineItem)
-    assert first.record.due_date == date(2025, 1, 1)
+    # line item dates are DateTimes (1.1 JSON binding): the start of the run's day, UTC
+    assert first.record.due_date == datetime(2025, 1, 1, tzinfo=UTC)
     assert first.fingerprint == second.fingerprint
 
 
@@ -172,8 +187,34 @@ def test_score_date_and_comment() -> None:
     )
     mapped = map_result(_mapped(QUIZ), STUDENT, score, ONEROSTER)
     assert mapped is not None and not isinstance(mapped, RecordFailure)
-    assert mapped.record.score_date == when
+    assert mapped.record.score_date == when.date()  # scoreDate is a Date in 1.1
     assert mapped.record.comment == "Well argued"
+
+
+def test_the_score_date_is_the_day_in_the_district_time_zone() -> None:
+    score = Score.from_dict(
+        {"itemid": "quiz1", "achieved": 5, "scoreddate": "2025-01-11T03:00:00Z"}
+    )
+    chicago = PassbackSettings(parent_domain_id="1", time_zone="America/Chicago")
+    utc = map_result(_mapped(QUIZ), STUDENT, score, ONEROSTER)
+    local = map_result(_mapped(QUIZ), STUDENT, score, chicago)
+    assert isinstance(utc, MappedResult) and isinstance(local, MappedResult)
+    assert (utc.record.score_date, local.record.score_date) == (
+        date(2025, 1, 11),
+        date(2025, 1, 10),
+    )
+
+
+def test_skyward_refuses_results_without_points() -> None:
+    for status, name in ((0x1, "exempt"), (0x2, "not submitted")):
+        refusal = map_result(_mapped(QUIZ), STUDENT, Score(item_id="quiz1", status=status), SKYWARD)
+        assert isinstance(refusal, RecordFailure)
+        assert f"points-based scores only, and this {name} result has no points" in (
+            refusal.message
+        )
+    missing_with_points = Score(item_id="quiz1", achieved=0.0, status=0x2)
+    kept = map_result(_mapped(QUIZ), STUDENT, missing_with_points, SKYWARD)
+    assert isinstance(kept, MappedResult) and kept.record.score == 0.0
 
 
 def test_ungraded_is_nothing_to_send() -> None:
@@ -285,6 +326,6 @@ def test_a_grade_is_never_changed(
     elif isinstance(mapped, RecordFailure):
         assert mapped.message and mapped.reference == "buzz-2001-i"
     elif mapped.record.score_status == ScoreStatus.EXEMPT:
-        assert status & 0x1 and mapped.record.score is None
+        assert status & 0x1 and mapped.record.score is None and not skyward
     else:
         assert mapped.record.score == achieved

@@ -15,6 +15,7 @@ from oneroster_client.buzz.passback import (
     limits_of,
 )
 from oneroster_client.errors import ConfigurationError
+from skyward_adapter.testing import SKYWARD_GRADEBOOK_RULES
 
 from .test_passback_world import DISTRICT_DOMAIN, ITEMS, LONG_TITLE, STATUS_FLAGS, World
 
@@ -38,12 +39,14 @@ def test_defaults_and_strings() -> None:
         ({"district_key": ""}, "district_key"),
         ({"default_category": " "}, "default_category"),
         ({"categories": {"Quiz": ""}}, "categories entry 'Quiz'"),
+        ({"grading_periods": {"": "gp-1"}}, "grading_periods entry ''"),
         ({"max_title_length": 0}, "max_title_length must be at least 1"),
         ({"max_title_length": True}, "max_title_length must be a whole number"),
         ({"exempt_flags": -1}, "exempt_flags must be a non-negative bit mask"),
         ({"exempt_flags": 3, "not_submitted_flags": 2}, "must not share bits"),
         ({"create_categories": "yes"}, "create_categories"),
         ({"notify": ("nobody",)}, "notify"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone 'Mars/Olympus' is not a known zone"),
     ],
 )
 def test_bad_settings_are_named(changes: dict[str, Any], named: str) -> None:
@@ -125,3 +128,29 @@ def test_the_generic_profile_sends_fractional_points_and_long_titles(world: Worl
     assert not [r for r in report.refusals if r.entity == "lineItems"]
     hw = [row for sid, row in world.sis("lineItems").items() if sid.endswith("-hw1")]
     assert hw and all(row["resultValueMax"] == 7.5 for row in hw)
+
+
+def test_against_a_skyward_like_sis_the_profile_sends_only_what_it_takes(world: World) -> None:
+    world.oneroster_server.gradebook_rules = SKYWARD_GRADEBOOK_RULES
+    report = world.run(settings=_skyward())
+    assert report.failures == [] and report.ok, report.to_text()
+    sent = sum(report.counts["results"][w] for w in ("created", "replaced"))
+    assert sent == len(world.sis("results")) > 0
+    assert all(row.get("score") is not None for row in world.sis("results").values())
+
+
+def test_the_generic_profile_against_a_skyward_like_sis_names_every_refused_write(
+    world: World,
+) -> None:
+    world.oneroster_server.gradebook_rules = SKYWARD_GRADEBOOK_RULES
+    report = world.run()
+    failed = {f.reference for f in report.failures}
+    courses = {c["id"] for c in world.buzz_server.courses()}
+    fractional_or_long = {f"buzz-{c}-{item}" for c in courses for item in ("hw1", "essay")}
+    assert fractional_or_long <= failed
+    assert all(f.code == "HTTP 422" for f in report.failures)
+    # the results of line items the SIS refused are not attempted; the rest land
+    skipped = {s.reference for s in report.skipped}
+    assert all("hw1" in ref or "essay" in ref for ref in skipped)
+    assert set(world.sis("lineItems")) == {f"buzz-{c}-quiz1" for c in courses}
+    assert report.status == "partial"

@@ -15,8 +15,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -85,7 +86,7 @@ class MappingContext:
         category_refusals: (Buzz course id, Buzz category id) -> why its items are refused.
         class_terms: class sourcedId -> its term sourcedIds.
         grading_periods: the SIS grading periods.
-        today: the date sent for items Buzz gives no date at all.
+        today: the day sent for items Buzz gives no date at all.
     """
 
     settings: PassbackSettings
@@ -94,6 +95,10 @@ class MappingContext:
     class_terms: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     grading_periods: tuple[GradingPeriod, ...] = ()
     today: date = attrs.field(factory=lambda: datetime.now(UTC).date())
+
+    def midnight(self) -> datetime:
+        """The start of :attr:`today` in UTC (line item dates are DateTimes)."""
+        return datetime.combine(self.today, time(), tzinfo=UTC)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,11 +145,13 @@ def map_line_item(
     reason = reason or title_reason
     if reason is not None:
         return _refusal("lineItems", sourced_id, reason)
-    assign, due, dated = _dates(book, item, context.today)
+    assign, due, dated = _dates(book, item, context.midnight())
     category = _category(course_id, item, context)
     # Only a due date Buzz gives places an item in a grading period; a course date would
     # put every undated item in the first or last one.
-    period = _grading_period(book.class_id, item.due_date, context)
+    period = _buzz_period(item, context.settings) or _grading_period(
+        book.class_id, item.due_date, context
+    )
     record = LineItem(
         sourced_id=sourced_id,
         status="active",
@@ -195,8 +202,8 @@ def _title(
 
 
 def _dates(
-    book: ClassGradebook, item: GradebookItem, today: date
-) -> tuple[date | datetime, date | datetime, bool]:
+    book: ClassGradebook, item: GradebookItem, today: datetime
+) -> tuple[datetime, datetime, bool]:
     course = book.course
     extra = item.extra or {}
     assigned = _date_of(extra.get("startdate")) or _date_of(extra.get("assigneddate"))
@@ -224,6 +231,15 @@ def _category(course_id: str, item: GradebookItem, context: MappingContext) -> s
         if found:
             return found
     return context.settings.default_category
+
+
+def _buzz_period(item: GradebookItem, settings: PassbackSettings) -> str | None:
+    extra = item.extra or {}
+    for key in ("gradingperiod", "gradingperiodid", "period"):
+        value = extra.get(key)
+        if isinstance(value, str | int) and str(value) in settings.grading_periods:
+            return settings.grading_periods[str(value)]
+    return None
 
 
 def _grading_period(
@@ -257,6 +273,13 @@ def map_result(
         return _refusal("results", sourced_id, reason)
     if status is None:
         return None
+    if value is None and settings.limits.score_required:
+        return _refusal(
+            "results",
+            sourced_id,
+            f"the {settings.profile.value} profile sends points-based scores only, and "
+            f"this {status.value} result has no points",
+        )
     comment = (score.extra or {}).get("comment")
     record = Result(
         sourced_id=sourced_id,
@@ -265,10 +288,19 @@ def map_result(
         student=GUIDRef(sourced_id=student.student, type="user"),
         score_status=status,
         score=value,
-        score_date=score.scored_date or score.submitted_date,
+        score_date=_day(score.scored_date or score.submitted_date, settings),
         comment=comment if isinstance(comment, str) and comment else None,
     )
     return MappedResult(record=record, fingerprint=fingerprint(record.to_dict()))
+
+
+def _day(moment: datetime | None, settings: PassbackSettings) -> date | None:
+    """The calendar day of a Buzz time in the district's time zone (``scoreDate`` is a
+    Date in OneRoster 1.1)."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(settings.time_zone)).date()
 
 
 def _score(

@@ -3,8 +3,9 @@
 A profile names the limits of the SIS the grades go to. ``oneroster`` is the generic
 OneRoster 1.1 gradebook (section 5.10-5.11 of the data model, written with
 ``PUT /lineItems/{id}`` and ``PUT /results/{id}``). ``skyward`` adds Skyward's passback
-limits: only points-based scores, whole-number points possible, short assignment titles,
-and no category or item weights.
+limits: only points-based scores (every result carries points, so an exempt result is
+not sent), whole-number points possible, short assignment titles, and no category or item
+weights.
 
 A profile never changes a grade. What it cannot send is refused, one refusal per record
 with the reason, and shows in the run's report. The only thing a profile may shorten is
@@ -17,6 +18,7 @@ from __future__ import annotations
 import enum
 import math
 import types
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,18 +51,20 @@ class ProfileLimits:
         max_title_length: the longest line item title, or ``None`` for no limit.
         whole_points_only: points possible must be a whole number.
         sends_weights: the SIS takes category and item weights.
+        score_required: every result needs points (an exempt result has none).
     """
 
     max_title_length: int | None = None
     whole_points_only: bool = False
     sends_weights: bool = True
+    score_required: bool = False
 
 
 _LIMITS: dict[SisProfile, ProfileLimits] = {
     SisProfile.ONEROSTER: ProfileLimits(),
     # Skyward takes assignment names under 50 characters.
     SisProfile.SKYWARD: ProfileLimits(
-        max_title_length=49, whole_points_only=True, sends_weights=False
+        max_title_length=49, whole_points_only=True, sends_weights=False, score_required=True
     ),
 }
 
@@ -104,6 +108,9 @@ class PassbackSettings:
         create_categories: create the categories the SIS lacks (``PUT /categories``);
             when ``False`` their line items are refused instead.
         default_category: SIS category sourcedId for items without a Buzz category.
+        grading_periods: Buzz grading period id (an item's ``gradingperiod`` or
+            ``period``, when Buzz gives one) -> SIS grading period sourcedId. Items
+            without one go to the class's grading period holding their due date.
         default_grading_period: academicSession sourcedId for items whose due date
             falls in none of the class's grading periods.
         long_titles: ``"truncate"`` (default) or ``"refuse"`` titles over the profile's
@@ -113,6 +120,7 @@ class PassbackSettings:
             default (check your Buzz's values: a run warns about the status bits it
             sees and does not interpret).
         not_submitted_flags: the bits that mark work as missing (not submitted).
+        time_zone: the zone (a zoneinfo name) whose calendar day a score date is sent as.
         notify: e-mail addresses the report goes to.
 
     Raises:
@@ -125,11 +133,13 @@ class PassbackSettings:
     categories: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     create_categories: bool = True
     default_category: str | None = None
+    grading_periods: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     default_grading_period: str | None = None
     long_titles: LongTitles = attrs.field(default=LongTitles.TRUNCATE, converter=_long_titles)
     max_title_length: int | None = None
     exempt_flags: int = 0
     not_submitted_flags: int = 0
+    time_zone: str = "UTC"
     notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
@@ -169,15 +179,28 @@ def _problems(s: PassbackSettings) -> list[str]:
         value = getattr(s, name)
         if value is not None and not _text(value):
             problems.append(f"{name} must be a non-empty sourcedId or None")
-    for key, value in s.categories.items():
-        if not _text(key) or not _text(value):
-            problems.append(f"categories entry {key!r} must map a name to a sourcedId")
+    for name in ("categories", "grading_periods"):
+        for key, value in getattr(s, name).items():
+            if not _text(key) or not _text(value):
+                problems.append(f"{name} entry {key!r} must map a Buzz value to a sourcedId")
     problems.extend(_number_problems(s))
+    if not _zone_known(s.time_zone):
+        problems.append(f"time_zone {s.time_zone!r} is not a known zone (e.g. 'America/Chicago')")
     if not isinstance(s.create_categories, bool):
         problems.append("create_categories must be True or False")
     if not all(_text(address) and "@" in address for address in s.notify):
         problems.append("notify must list e-mail addresses")
     return problems
+
+
+def _zone_known(name: object) -> bool:
+    if not _text(name):
+        return False
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _number_problems(s: PassbackSettings) -> list[str]:

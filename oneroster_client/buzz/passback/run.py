@@ -543,12 +543,16 @@ def _check_defaults(
             f"default_category {category} is not a SIS category: the SIS may refuse the "
             "line items sent with it"
         )
-    period = settings.default_grading_period
-    if period is not None and periods and period not in {p.sourced_id for p in periods}:
-        report.warnings.append(
-            f"default_grading_period {period} is not a SIS grading period: the SIS may "
-            "refuse the line items sent with it"
-        )
+    known = {p.sourced_id for p in periods}
+    configured = [("default_grading_period", settings.default_grading_period)] + [
+        (f"grading_periods[{key!r}]", value) for key, value in settings.grading_periods.items()
+    ]
+    for name, period in configured:
+        if period is not None and known and period not in known:
+            report.warnings.append(
+                f"{name} {period} is not a SIS grading period: the SIS may refuse the line "
+                "items sent with it"
+            )
 
 
 def _plan_categories(

@@ -1,0 +1,252 @@
+"""What every command shares: exit codes, the run context, and clients built from settings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from oneroster_client.cli._config import CONFIG_ENV, SETTINGS, Resolved, load_file, resolve
+from oneroster_client.cli._output import scrubbed
+from oneroster_client.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from oneroster_client.buzz import BuzzClient
+    from oneroster_client.client import OneRosterClient
+    from skyward_adapter import SkywardSettings
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_HELD",
+    "EXIT_INTERRUPTED",
+    "EXIT_ISSUES",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Context",
+    "Formatter",
+]
+
+EXIT_OK = 0
+"""Success."""
+EXIT_FAILED = 1
+"""Failure: a run stopped or some records failed, a connection check failed, an error."""
+EXIT_USAGE = 2
+"""Usage error: an unknown command or option, or a bad option value (argparse)."""
+EXIT_HELD = 3
+"""A sync plan was held for approval: nothing was written."""
+EXIT_ISSUES = 4
+"""The run finished, but records could not be mapped or were refused (validation issues)."""
+EXIT_CONFIG = 5
+"""Configuration error: settings missing or invalid; nothing was attempted."""
+EXIT_INTERRUPTED = 130
+"""Interrupted with Ctrl-C."""
+
+USER_AGENT_HELP = "e.g. 'district-sync/1.0 (Example USD; it@example.org)'"
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # An option whose help already states its default keeps its own wording.
+        if action.help and "default:" in action.help:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Context:
+    """One run of the command: its arguments, streams, settings and known secrets.
+
+    Args:
+        args: the parsed arguments.
+        environ: the environment (``os.environ`` when ``None``).
+        out: where results go (standard output when ``None``).
+        err: where messages go (standard error when ``None``).
+    """
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        environ: Mapping[str, str] | None = None,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ) -> None:
+        self.args = args
+        self.environ = os.environ if environ is None else environ
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+        self.secrets: set[str] = set()
+        self._resolved: Resolved | None = None
+
+    # --- output -------------------------------------------------------------------------
+
+    def say(self, text: str = "") -> None:
+        """Print a line of results to standard output, without the known secrets.
+
+        Results are already free of credentials (the library redacts what it reports);
+        only the exact known secrets are removed here, so that masked values such as
+        ``Key: sp…on`` stay readable.
+        """
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "REDACTED")
+        print(text, file=self.out, flush=True)
+
+    def note(self, text: str) -> None:
+        """Print a message to standard error, scrubbed of secrets and of anything that
+        looks like a credential (messages may quote a server)."""
+        print(scrubbed(text, self.secrets), file=self.err, flush=True)
+
+    # --- settings -----------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Resolved:
+        """The resolved settings (read once, on first use)."""
+        if self._resolved is None:
+            path = getattr(self.args, "config", None) or self.environ.get(CONFIG_ENV) or None
+            data, warnings = load_file(path)
+            for warning in warnings:
+                self.note(f"warning: {warning}")
+            self._resolved = resolve(self.args, self.environ, data, path)
+            self.secrets.update(self._resolved.secrets())
+        return self._resolved
+
+    def require(self, *names: str) -> list[Any]:
+        """The values of settings that must be given; one error names all missing ones."""
+        values = self.settings.values
+        missing = [name for name in names if values.get(name) in (None, "")]
+        if missing:
+            raise ConfigurationError("missing settings: " + "; ".join(map(_how_to_set, missing)))
+        return [values[name] for name in names]
+
+    # --- clients ------------------------------------------------------------------------
+
+    def oneroster(self, *, passback: bool = False) -> OneRosterClient:
+        """A OneRoster client for the configured SIS."""
+        if self.settings["sis.kind"] == "skyward":
+            from skyward_adapter import connect
+
+            return connect(self.skyward(passback=passback), timeout=self.settings["sis.timeout"])
+        return self._generic_client()
+
+    def skyward(self, *, passback: bool = False) -> SkywardSettings:
+        """The SIS settings as Skyward settings."""
+        from skyward_adapter import SkywardSettings
+
+        (base_url,) = self.require("sis.base_url")
+        values = self.settings.values
+        options: dict[str, Any] = {
+            "base_url": base_url,
+            "key": values["sis.client_id"],
+            "secret": values["sis.client_secret"],
+            "token_url": values["sis.token_url"],
+            "auth": values["sis.auth"],
+            "access_token": values["sis.access_token"],
+            "page_size": values["sis.page_size"],
+            "allow_insecure_http": values["sis.allow_insecure_http"],
+            "passback": passback,
+        }
+        if values["sis.scopes"] is not None:
+            options["scopes"] = values["sis.scopes"]
+        return SkywardSettings(**options)
+
+    def _generic_client(self) -> OneRosterClient:
+        from oneroster_client.client import OneRosterClient
+
+        (base_url,) = self.require("sis.base_url")
+        values = self.settings.values
+        return OneRosterClient(
+            base_url,
+            auth=self._generic_auth(),
+            timeout=values["sis.timeout"],
+            page_size=values["sis.page_size"],
+            allow_insecure_http=values["sis.allow_insecure_http"],
+        )
+
+    def _generic_auth(self) -> Any:
+        from oneroster_client.auth import BearerToken, OAuth1, OAuth2ClientCredentials
+
+        values = self.settings.values
+        mode = values["sis.auth"]
+        if mode == "auto":
+            mode = _auto_mode(values)
+        if mode == "token":
+            (token,) = self.require("sis.access_token")
+            return BearerToken(token)
+        if mode == "oauth1":
+            key, secret = self.require("sis.client_id", "sis.client_secret")
+            return OAuth1(key, secret)
+        token_url, key, secret = self.require("sis.token_url", "sis.client_id", "sis.client_secret")
+        return OAuth2ClientCredentials(
+            token_url,
+            key,
+            secret,
+            scopes=(values["sis.scopes"] or "").split(),
+            timeout=values["sis.timeout"],
+            allow_insecure_http=values["sis.allow_insecure_http"],
+        )
+
+    def buzz(self) -> BuzzClient:
+        """A Buzz client for the configured Buzz host, with JWT client assertions."""
+        from oneroster_client.buzz import BuzzClient, BuzzJWTAuth
+
+        base_url, user_id, user_agent = self.require(
+            "buzz.base_url", "buzz.user_id", "buzz.user_agent"
+        )
+        values = self.settings.values
+        token_url = values["buzz.token_url"] or base_url.rstrip("/") + "/api/oauth/token"
+        insecure = values["sis.allow_insecure_http"]
+        auth = BuzzJWTAuth(
+            token_url,
+            user_id,
+            self._private_key(),
+            values["buzz.key_id"],
+            allow_insecure_http=insecure,
+        )
+        return BuzzClient(
+            base_url,
+            auth=auth,
+            user_agent=user_agent,
+            timeout=values["sis.timeout"],
+            allow_insecure_http=insecure,
+        )
+
+    def _private_key(self) -> str:
+        values = self.settings.values
+        if values["buzz.private_key"]:
+            return str(values["buzz.private_key"])
+        if not values["buzz.private_key_file"]:
+            raise ConfigurationError(
+                "missing settings: "
+                + _how_to_set("buzz.private_key_file")
+                + " (or the key itself in ONEROSTER_BUZZ_PRIVATE_KEY)"
+            )
+        path = Path(values["buzz.private_key_file"])
+        try:
+            key = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not a text file"
+            raise ConfigurationError(
+                f"Buzz private key file {path}: cannot read it ({reason})"
+            ) from None
+        self.secrets.add(key.strip())
+        return key
+
+
+def _auto_mode(values: Mapping[str, Any]) -> str:
+    if values["sis.token_url"] and values["sis.client_id"] and values["sis.client_secret"]:
+        return "oauth2"
+    if values["sis.access_token"]:
+        return "token"
+    return "oauth1"
+
+
+def _how_to_set(name: str) -> str:
+    setting = SETTINGS[name]
+    ways = [f"--{setting.flag.lstrip('-')}"] if setting.flag else []
+    ways += [f"environment variable {setting.env}", f"{setting.key} in [{setting.section}]"]
+    return f"{setting.help} (" + ", ".join(ways) + ")"
