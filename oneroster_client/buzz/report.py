@@ -364,6 +364,18 @@ class RunReport:
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{esc(self.headline())}</title>",
             f"<style>{_CSS}</style></head><body>",
+            self._html_body(),
+            "</body></html>",
+        ]
+        return "\n".join(parts) + "\n"
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the page's content without the page around it."""
+        return f'<div class="run-report">{self._html_body()}</div>'
+
+    def _html_body(self) -> str:
+        esc = html.escape
+        parts = [
             f'<h1 class="{esc(self.status)}">{esc(self.headline())}</h1>',
             *(f"<p>{esc(line)}</p>" for line in self.detail_lines()),
             _html_counts(self.count_rows(), self.WORDS),
@@ -384,9 +396,8 @@ class RunReport:
             ),
             *(_html_table(title, headers, rows) for title, headers, rows in self.extra_sections()),
             _html_table("Warnings", ("Warning",), [(w,) for w in self.warnings]),
-            "</body></html>",
         ]
-        return "\n".join(part for part in parts if part) + "\n"
+        return "\n".join(part for part in parts if part)
 
     # --- e-mail -----------------------------------------------------------------------
 

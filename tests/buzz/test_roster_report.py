@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -167,6 +168,16 @@ def test_html_is_self_contained_and_escaped() -> None:
     assert re.search(r"<[^>]*\b(src|href)\s*=", page) is None
     assert "@import" not in page and "url(" not in page
     assert page.count("<table>") == 5  # counts, failures, skipped, issues, warnings
+
+
+def test_a_notebook_shows_the_page_content_escaped_without_the_page() -> None:
+    hostile = "<script>alert('x')</script>"
+    report = _report(warnings=[hostile])
+    fragment = report._repr_html_()
+    assert fragment.startswith('<div class="run-report">') and "<!DOCTYPE" not in fragment
+    assert "<script" not in fragment and "&lt;script&gt;" in fragment
+    assert report.headline() in html.unescape(fragment)
+    assert fragment.count("<table>") == report.to_html().count("<table>")
 
 
 def test_email_goes_to_the_notify_addresses_with_an_html_alternative() -> None:
