@@ -301,6 +301,9 @@ class Listing(Generic[M]):
         self._capacity = 0  # the largest page the server served before another followed
         self._last_received = 0
         self._idle_pages = 0
+        # GUIDRefs read in this iteration, shared between records (a page repeats the same
+        # few classes and schools); bounded by the converter.
+        self._refs: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         # Filter literals can be student data (names, emails): shown redacted.
@@ -354,14 +357,17 @@ class Listing(Generic[M]):
         if page is None:  # pragma: no cover - a first page cannot repeat anything
             self._finish()
             return
-        yield page
-        last: _Read[M] | None = first
         if not sequential and self._parallel(first):
             # Paging by offsets from here on: the server's links are not needed.
             self._follow_links = False
-            last = yield from self._concurrent_rest(first)
-        if last is not None:
-            yield from self._sequential_rest(last)
+            last = yield from self._concurrent_rest(first, page)
+            if last is not None:
+                yield from self._sequential_rest(last)
+        elif sequential:
+            yield page
+            yield from self._sequential_rest(first)
+        else:
+            yield from self._read_ahead_rest(first, page)
         self._finish()
 
     def _parallel(self, first: _Read[M]) -> bool:
@@ -388,6 +394,40 @@ class Listing(Generic[M]):
                 return
             yield page
             offset += read.page.received
+
+    def _read_ahead_rest(self, read: _Read[M], page: Page[M]) -> Iterator[Page[M]]:
+        """Hand out ``page`` and the pages after it, each fetched while the one before is used.
+
+        One page is fetched (and read into models) on a worker thread while the caller
+        works on the page before it: at most one request beyond what the caller has
+        taken, and at most two pages held. The choice of each next page is made on this
+        thread, in order, with the same rules as :meth:`_sequential_rest`.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oneroster-read-ahead") as pool:
+            ahead: Future[_Read[M]] | None = None
+            try:
+                while True:
+                    offset = read.page.offset + read.page.received
+                    try:
+                        step = self._next_request(read, offset)
+                    except Exception:
+                        yield page  # the problem comes after this page, as when not reading ahead
+                        raise
+                    if step is not None:
+                        url, limit = step
+                        ahead = pool.submit(self._fetch, url, offset=offset, limit=limit)
+                    yield page
+                    if ahead is None:
+                        return
+                    read = ahead.result()
+                    ahead = None
+                    next_page = self._accept(read)
+                    if next_page is None:
+                        return
+                    page = next_page
+            finally:
+                if ahead is not None:
+                    ahead.cancel()  # a request under way finishes; the pool waits for it
 
     def _next_request(self, read: _Read[M], offset: int) -> tuple[str, int | None] | None:
         """The URL and limit of the page after ``read``, or ``None`` at the end."""
@@ -432,8 +472,14 @@ class Listing(Generic[M]):
 
     # --- concurrent paging ----------------------------------------------------------------
 
-    def _concurrent_rest(self, first: _Read[M]) -> Generator[Page[M], None, _Read[M] | None]:
+    def _concurrent_rest(
+        self, first: _Read[M], first_page: Page[M]
+    ) -> Generator[Page[M], None, _Read[M] | None]:
         """Fetch the pages below the total in parallel; hand them out in order.
+
+        ``max_workers`` requests are under way from the start, and a new one is sent as
+        soon as a page is taken, before the caller works on it; at most ``max_workers``
+        pages wait to be handed out.
 
         Returns:
             the last page read, to go on from one page at a time, or ``None`` when the
@@ -462,16 +508,18 @@ class Listing(Generic[M]):
 
             try:
                 refill()
+                yield first_page
                 while pending:
                     read = pending.popleft().result()
                     page = self._accept(read)
                     if page is None:
                         return None
+                    if read.page.received != step or self._exceeded_total is not None:
+                        yield page
+                        return read  # an odd page or a wrong total: one page at a time
+                    refill()  # keep every worker busy while the caller uses this page
                     yield page
                     last = read
-                    if read.page.received != step or self._exceeded_total is not None:
-                        return last  # an odd page or a wrong total: one page at a time
-                    refill()
             finally:
                 for future in pending:
                     future.cancel()
@@ -525,15 +573,14 @@ class Listing(Generic[M]):
     def _structure(
         self, raw_records: list[Any], offset: int, value_warnings: list[ConversionWarning]
     ) -> tuple[list[M], list[RecordError]]:
-        structure = converter.structure
-        model, strict = self.model, self.strict
-        items: list[M] = []
-        errors: list[RecordError] = []
-        for index, raw in enumerate(raw_records):
-            try:
-                items.append(structure(raw, model, strict=strict, warnings=value_warnings))
-            except RecordValidationError as exc:
-                errors.append(RecordError(position=offset + index, raw=raw, error=exc))
+        # Equal references within one listing are one shared instance (see _reset).
+        items, failures = converter.structure_records(
+            raw_records, self.model, strict=self.strict, warnings=value_warnings, refs=self._refs
+        )
+        errors = [
+            RecordError(position=offset + index, raw=raw_records[index], error=exc)
+            for index, exc in failures
+        ]
         return items, errors
 
     # --- the checks -----------------------------------------------------------------------
