@@ -92,8 +92,16 @@ def rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """The peak resident set size of this process so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The peak resident set size of this process so far, in MiB (Linux).
+
+    Read from ``VmHWM``: unlike ``getrusage``'s ``ru_maxrss``, it starts afresh in a
+    spawned process instead of carrying over the peak of the process it was forked from.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 # --- the server process ---------------------------------------------------------------------

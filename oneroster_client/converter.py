@@ -818,7 +818,7 @@ _DATETIME_CACHE: dict[str, datetime] = {}
 _CACHE_LIMIT = 4096
 
 # Shared references are bounded too, so that streaming millions of records stays flat.
-_REFS_LIMIT = 65_536
+_REFS_LIMIT = 16_384
 
 
 class _GiveUp(Exception):

@@ -34,8 +34,9 @@ Rules checked on every page:
 - **Records past the total.** A page whose records go past the total announced with it
   means the total is wrong: it is no longer used, the listing reads on until an empty
   page, and it ends incomplete ("announced N records but M arrived").
-- **Repeats.** The sourcedId of every record handed out is remembered (a set of
-  strings; a record without one is remembered by a bounded rendering of it). A page
+- **Repeats.** The sourcedId of every record handed out is remembered (exactly, in a
+  compact table: a million take some 40 MiB; a record without one is remembered by a
+  bounded rendering of it). A page
   made only of records already handed out means the server ignores ``offset`` (or
   sent the first page again): the listing stops there. A page with some repeats means
   the server reorders records between pages, so others may have been skipped: the
@@ -62,8 +63,9 @@ from __future__ import annotations
 import logging
 import reprlib
 import threading
+from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -295,7 +297,7 @@ class Listing(Generic[M]):
         self.complete: bool | None = None
         self.problems: list[str] = []
         self._problem_kinds: set[str] = set()
-        self._seen: set[object] = set()
+        self._seen = _KeySet()
         self._follow_links = True
         self._exceeded_total: int | None = None
         self._capacity = 0  # the largest page the server served before another followed
@@ -620,11 +622,10 @@ class Listing(Generic[M]):
     def _without_repeats(self, read: _Read[M]) -> Page[M] | None:
         keys, seen = read.keys, self._seen
         fresh = set(keys)
-        if len(fresh) == len(keys) and seen.isdisjoint(fresh):
-            seen.update(fresh)
-            return read.page  # the common case: costs one set per page
+        if len(fresh) == len(keys) and seen.add_new(keys):
+            return read.page  # the common case: one look-up and one insertion per record
         offset = read.page.offset
-        if fresh <= seen:
+        if seen.issuperset(fresh):
             self._problem(
                 "repeat",
                 f"the page at offset {offset} repeats an earlier page; the server ignores "
@@ -817,6 +818,112 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+class _KeySet:
+    """An exact set of record keys, compact enough for listings of millions of records.
+
+    A listing remembers the key of every record it handed out. As a Python set of
+    strings a million sourcedIds take over 100 MiB; here each key's UTF-8 text is kept
+    once in one buffer, found through an open-addressing table of entry numbers with a
+    31-bit fingerprint per entry: about 16 bytes per key plus its text. Keys are
+    compared by their full text, so two keys are the same entry only when they are equal.
+
+    Args:
+        fingerprint: the hash of a key (tests pass a poor one to force collisions).
+    """
+
+    def __init__(self, fingerprint: Callable[[object], int] = hash) -> None:
+        self._fingerprint = fingerprint
+        self._slots = array("i", bytes(4 * 1024))  # entry number + 1; 0 is a free slot
+        self._mask = 1023
+        self._fingerprints = array("i")  # per entry
+        self._ends = array("q")  # per entry: where its text ends in _text
+        self._text = bytearray()
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @staticmethod
+    def _encode(key: object) -> bytes:
+        # A sourcedId is a string; records without one are keyed by a (kind, text) tuple.
+        if type(key) is str:
+            return b"s" + key.encode("utf-8", "surrogatepass")
+        return b"r" + repr(key).encode("utf-8", "surrogatepass")
+
+    def _find(self, key: object) -> tuple[int, int, bool]:
+        """(the slot holding ``key`` or the free slot for it, its fingerprint, found)."""
+        fingerprint = (self._fingerprint(key) & 0x7FFFFFFF) or 1
+        slots, fingerprints, mask = self._slots, self._fingerprints, self._mask
+        index = fingerprint & mask
+        encoded: bytes | None = None
+        while True:
+            entry = slots[index] - 1
+            if entry < 0:
+                return index, fingerprint, False
+            if fingerprints[entry] == fingerprint:
+                if encoded is None:
+                    encoded = self._encode(key)
+                start = self._ends[entry - 1] if entry else 0
+                if self._text[start : self._ends[entry]] == encoded:
+                    return index, fingerprint, True
+            index = (index + 1) & mask
+
+    def __contains__(self, key: object) -> bool:
+        return self._find(key)[2]
+
+    def add(self, key: object) -> None:
+        """Remember ``key``."""
+        index, fingerprint, found = self._find(key)
+        if not found:
+            self._insert(key, index, fingerprint)
+            if len(self._ends) * 2 > self._mask:  # at most half full: probes stay short
+                self._grow()
+
+    def add_new(self, keys: Sequence[object]) -> bool:
+        """Remember ``keys`` if none of them is remembered yet; whether they were."""
+        while (len(self._ends) + len(keys)) * 2 > self._mask:
+            self._grow()  # room for all of them first: no slot moves below
+        places = [self._find(key) for key in keys]
+        if any(found for _index, _fingerprint, found in places):
+            return False
+        for key, (index, fingerprint, _found) in zip(keys, places, strict=True):
+            if self._slots[index]:  # taken by an earlier key of the same batch
+                index, fingerprint, found = self._find(key)
+                if found:
+                    continue
+            self._insert(key, index, fingerprint)
+        return True
+
+    def _insert(self, key: object, index: int, fingerprint: int) -> None:
+        self._text += self._encode(key)
+        self._ends.append(len(self._text))
+        self._fingerprints.append(fingerprint)
+        self._slots[index] = len(self._ends)
+
+    def update(self, keys: Iterable[object]) -> None:
+        """Remember every key of ``keys``."""
+        for key in keys:
+            self.add(key)
+
+    def isdisjoint(self, keys: Iterable[object]) -> bool:
+        """Whether none of ``keys`` is remembered."""
+        return not any(self._find(key)[2] for key in keys)
+
+    def issuperset(self, keys: Iterable[object]) -> bool:
+        """Whether every key of ``keys`` is remembered."""
+        return all(self._find(key)[2] for key in keys)
+
+    def _grow(self) -> None:
+        size = (self._mask + 1) * 2
+        slots = array("i", bytes(4 * size))
+        mask = size - 1
+        for entry, fingerprint in enumerate(self._fingerprints):
+            index = fingerprint & mask
+            while slots[index]:
+                index = (index + 1) & mask
+            slots[index] = entry + 1
+        self._slots, self._mask = slots, mask
 
 
 class _AdaptiveLimit:
