@@ -144,6 +144,15 @@ class Page(Generic[M]):
 
 
 @attrs.frozen
+class _Early:
+    """A request sent before the listing decided it is the next one (read-ahead)."""
+
+    url: str
+    offset: int
+    answer: Future[Response]
+
+
+@attrs.frozen
 class _Read(Generic[M]):
     """A fetched page with what the listing's checks need, before they run.
 
@@ -398,15 +407,20 @@ class Listing(Generic[M]):
             offset += read.page.received
 
     def _read_ahead_rest(self, read: _Read[M], page: Page[M]) -> Iterator[Page[M]]:
-        """Hand out ``page`` and the pages after it, each fetched while the one before is used.
+        """Hand out ``page`` and the pages after it, each read while the one before is used.
 
-        One page is fetched (and read into models) on a worker thread while the caller
-        works on the page before it: at most one request beyond what the caller has
-        taken, and at most two pages held. The choice of each next page is made on this
-        thread, in order, with the same rules as :meth:`_sequential_rest`.
+        A worker thread reads the next page into models while the caller works on the
+        one before; and as soon as that page's answer has arrived, before its records are
+        read into models, the request for the page after it is sent when that page can be
+        told from this one alone (see :meth:`_likely_next`), so that the server prepares
+        it meanwhile. At most two requests go beyond the page the caller holds, and at
+        most three pages are held. Which page comes next is still decided here, in order,
+        by :meth:`_next_request`, with the same rules as :meth:`_sequential_rest`; an
+        early request that turns out not to be the next page is left unused.
         """
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oneroster-read-ahead") as pool:
-            ahead: Future[_Read[M]] | None = None
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="oneroster-read-ahead") as pool:
+            ahead: Future[tuple[_Read[M], _Early | None]] | None = None
+            early: _Early | None = None
             try:
                 while True:
                     offset = read.page.offset + read.page.received
@@ -417,11 +431,14 @@ class Listing(Generic[M]):
                         raise
                     if step is not None:
                         url, limit = step
-                        ahead = pool.submit(self._fetch, url, offset=offset, limit=limit)
+                        if early is None or (early.url, early.offset) != (url, offset):
+                            early = _Early(url, offset, pool.submit(self._get, url))
+                        ahead = pool.submit(self._complete, early.answer, url, offset, limit, pool)
+                    early = None
                     yield page
                     if ahead is None:
                         return
-                    read = ahead.result()
+                    read, early = ahead.result()
                     ahead = None
                     next_page = self._accept(read)
                     if next_page is None:
@@ -429,7 +446,52 @@ class Listing(Generic[M]):
                     page = next_page
             finally:
                 if ahead is not None:
-                    ahead.cancel()  # a request under way finishes; the pool waits for it
+                    ahead.cancel()  # requests under way finish; the pool waits for them
+
+    def _get(self, url: str) -> Response:
+        return self._transport.request("GET", url)
+
+    def _complete(
+        self,
+        answer: Future[Response],
+        url: str,
+        offset: int,
+        limit: int | None,
+        pool: ThreadPoolExecutor,
+    ) -> tuple[_Read[M], _Early | None]:
+        """Read the page ``answer`` brings; ask early for the likely next one meanwhile."""
+        early: list[_Early] = []
+
+        def ask_early(received: int, total: int | None, next_url: str | None) -> None:
+            likely = self._likely_next(offset + received, received, total, next_url)
+            if likely is not None:
+                early.append(_Early(likely, offset + received, pool.submit(self._get, likely)))
+
+        read = self._read_page(
+            answer.result(), url, offset=offset, limit=limit, raw=self._raw, on_records=ask_early
+        )
+        return read, (early[0] if early else None)
+
+    def _likely_next(
+        self, after: int, received: int, total: int | None, next_url: str | None
+    ) -> str | None:
+        """The URL of the page after a page, told from that page alone, or ``None``.
+
+        Has no effect on the listing: only where the rules of :meth:`_next_request`
+        plainly give one answer (a next link on this server asking for the offset after
+        the records received, else the offset after them while below the page's total or
+        without one) is the page asked for early, and never once the listing has met a
+        problem or pages without records to hand out. Anything else is left to
+        :meth:`_next_request` once the page has been checked.
+        """
+        if received == 0 or self._idle_pages or self._problem_kinds:
+            return None  # the end, or a listing in trouble: no request it may not need
+        if next_url is not None and self._follow_links:
+            same = same_origin(next_url, self._transport.base_url)
+            return next_url if same and int_param(next_url, "offset") in (None, after) else None
+        if total is not None and after >= total:
+            return None
+        return self._url(after, self.page_size)
 
     def _next_request(self, read: _Read[M], offset: int) -> tuple[str, int | None] | None:
         """The URL and limit of the page after ``read``, or ``None`` at the end."""
@@ -534,12 +596,24 @@ class Listing(Generic[M]):
         return self._read_page(response, url, offset=offset, limit=limit, raw=self._raw)
 
     def _read_page(
-        self, response: Response, url: str, *, offset: int, limit: int | None, raw: bool
+        self,
+        response: Response,
+        url: str,
+        *,
+        offset: int,
+        limit: int | None,
+        raw: bool,
+        on_records: Callable[[int, int | None, str | None], None] | None = None,
     ) -> _Read[M]:
         # Runs on worker threads: reads the answer, changes nothing on the listing.
         body = response.json()
         raw_records = self._records_in(body, response.url)
         received = len(raw_records)
+        total = _total_of(response.headers)
+        link = parse_link_header(response.headers.get("Link")).get("next")
+        next_url = None if link is None else resolve_link(link, url)
+        if on_records is not None:
+            on_records(received, total, next_url)  # before the records are read into models
         if self.preprocess is not None:
             # Vendor adapters repair raw records here; what arrived is still counted above.
             raw_records = self.preprocess(raw_records)
@@ -550,15 +624,14 @@ class Listing(Generic[M]):
             errors: list[RecordError] = []
         else:
             items, errors = self._structure(raw_records, offset, value_warnings)
-        link = parse_link_header(response.headers.get("Link")).get("next")
         page: Page[M] = Page(
             items=items,
             offset=offset,
-            total=_total_of(response.headers),
+            total=total,
             warnings=warnings_from_body(body),
             errors=errors,
             received=received,
-            next_url=None if link is None else resolve_link(link, url),
+            next_url=next_url,
         )
         status_errors = tuple(info for info in parse_status_infos(body) if info.is_error)
         return _Read(page, limit, keys, value_warnings, status_errors)

@@ -91,6 +91,10 @@ def _page_threads() -> list[threading.Thread]:
     ]
 
 
+def offsets(server: ScriptedServer) -> list[int]:
+    return [int(r.param("offset") or 0) for r in server.received]
+
+
 def _wire_ids(district: District, collection: str) -> list[str]:
     return [row["sourcedId"] for row in district[collection]]
 
@@ -113,7 +117,7 @@ def test_read_ahead_hands_out_every_record_in_server_order(
     assert offsets == 2 * list(range(0, len(records), 37))
 
 
-def test_read_ahead_fetches_at_most_one_page_past_what_was_taken(
+def test_read_ahead_asks_for_at_most_two_pages_past_what_was_taken(
     serve: Callable[[Callable[[Received], Reply]], ScriptedServer], users: list[dict[str, Any]]
 ) -> None:
     server = serve(_paged(users))
@@ -121,11 +125,12 @@ def test_read_ahead_fetches_at_most_one_page_past_what_was_taken(
         records = iter(client.users.list(page_size=10))
         taken = [next(records) for _ in range(15)]  # into the second page
         time.sleep(0.2)  # give a runaway reader time to fetch more
-        requested = len(server.received)
+        requested = offsets(server)
         records.close()
     assert [u.sourced_id for u in taken] == [row["sourcedId"] for row in users[:15]]
-    assert requested == 3  # two pages taken, one read ahead
-    assert len(server.received) == 3  # and nothing after the caller stopped
+    # Two pages taken; the third read into models, the fourth asked for meanwhile.
+    assert requested == [0, 10, 20, 30]
+    assert offsets(server) == requested  # and nothing after the caller stopped
     assert _page_threads() == []
 
 
@@ -137,9 +142,9 @@ def test_breaking_out_of_a_listing_leaves_no_thread_behind(
         for index, _user in enumerate(client.users.list(page_size=10)):
             if index == 12:
                 break
-    # The generator was closed by the break: the request under way ended, the pool with it.
+    # The generator was closed by the break: the requests under way ended, the pool with it.
     assert _page_threads() == []
-    assert len(server.received) <= 3
+    assert len(server.received) <= 4
 
 
 def test_an_error_on_a_later_page_comes_after_the_pages_before_it(
@@ -187,7 +192,8 @@ def test_read_ahead_keeps_the_completeness_checks(
     server = serve(script)
     with _client(server) as client, pytest.raises(IncompleteResultError, match="repeats"):
         client.users.list(page_size=10).all()
-    assert len(server.received) == 2
+    # The repeated second page ends the listing; the third was asked for early, unused.
+    assert offsets(server) == [0, 10, 20]
     assert _page_threads() == []
 
 
