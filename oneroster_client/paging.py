@@ -52,10 +52,10 @@ Rules checked on every page:
   :attr:`Listing.errors` with its raw payload).
 
 With ``max_workers > 1`` and a total, the pages below the total are fetched in
-parallel (offsets generated lazily, at most ``max_workers`` requests in flight, fewer
-after a 429) and handed out in order. A page of another size than the first, or a total
-found wrong, ends the parallel part: the listing goes on one page at a time from the
-offset after the records received, with the same rules.
+parallel (offsets generated lazily, ``max_workers`` requests in flight from the moment
+the total is known, fewer after a 429) and handed out in order. A page of another size
+than the first, or a total found wrong, ends the parallel part: the listing goes on one
+page at a time from the offset after the records received, with the same rules.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -541,9 +541,10 @@ class Listing(Generic[M]):
     ) -> Generator[Page[M], None, _Read[M] | None]:
         """Fetch the pages below the total in parallel; hand them out in order.
 
-        ``max_workers`` requests are under way from the start, and a new one is sent as
-        soon as a page is taken, before the caller works on it; at most ``max_workers``
-        pages wait to be handed out.
+        ``max_workers`` requests (fewer after a 429) are under way from the moment the
+        total is known, and whenever one ends another is sent, even while an earlier
+        page is still awaited: pages that arrive out of order wait for their turn, at
+        most ``2 * max_workers`` of them, so memory stays bounded.
 
         Returns:
             the last page read, to go on from one page at a time, or ``None`` when the
@@ -553,13 +554,15 @@ class Listing(Generic[M]):
         offsets = iter(range(step, first.page.total or 0, step))  # lazy: totals can be absurd
         limiter = _AdaptiveLimit(self.max_workers)
         pending: deque[Future[_Read[M]]] = deque()
+        most_held = 2 * self.max_workers
         last = first
         with ThreadPoolExecutor(
             max_workers=self.max_workers, thread_name_prefix="oneroster-page"
         ) as pool:
 
             def refill() -> None:
-                while len(pending) < limiter.limit:
+                under_way = sum(1 for future in pending if not future.done())
+                while under_way < limiter.limit and len(pending) < most_held:
                     offset = next(offsets, None)
                     if offset is None:
                         return
@@ -569,12 +572,21 @@ class Listing(Generic[M]):
                             self._fetch, url, offset=offset, limit=step, on_retry=limiter.on_retry
                         )
                     )
+                    under_way += 1
+
+            def next_in_order() -> _Read[M]:
+                head = pending[0]
+                while not head.done():
+                    # Another page may end first: its worker gets the next request now.
+                    wait([f for f in pending if not f.done()], return_when=FIRST_COMPLETED)
+                    refill()
+                return pending.popleft().result()
 
             try:
                 refill()
                 yield first_page
                 while pending:
-                    read = pending.popleft().result()
+                    read = next_in_order()
                     page = self._accept(read)
                     if page is None:
                         return None
@@ -919,28 +931,28 @@ class _KeySet:
 
     @staticmethod
     def _encode(key: object) -> bytes:
-        # A sourcedId is a string; records without one are keyed by a (kind, text) tuple.
+        # A sourcedId is a string; records without one are keyed by a (kind, text) tuple,
+        # marked by a byte that UTF-8 never holds.
         if type(key) is str:
-            return b"s" + key.encode("utf-8", "surrogatepass")
-        return b"r" + repr(key).encode("utf-8", "surrogatepass")
+            return key.encode("utf-8", "surrogatepass")
+        return b"\xff" + repr(key).encode("utf-8", "surrogatepass")
 
     def _find(self, key: object) -> tuple[int, int, bool]:
         """(the slot holding ``key`` or the free slot for it, its fingerprint, found)."""
-        fingerprint = (self._fingerprint(key) & 0x7FFFFFFF) or 1
+        fingerprint = self._fingerprint(key) & 0x7FFFFFFF
         slots, fingerprints, mask = self._slots, self._fingerprints, self._mask
         index = fingerprint & mask
-        encoded: bytes | None = None
         while True:
             entry = slots[index] - 1
             if entry < 0:
                 return index, fingerprint, False
-            if fingerprints[entry] == fingerprint:
-                if encoded is None:
-                    encoded = self._encode(key)
-                start = self._ends[entry - 1] if entry else 0
-                if self._text[start : self._ends[entry]] == encoded:
-                    return index, fingerprint, True
+            if fingerprints[entry] == fingerprint and self._holds(entry, key):
+                return index, fingerprint, True
             index = (index + 1) & mask
+
+    def _holds(self, entry: int, key: object) -> bool:
+        start = self._ends[entry - 1] if entry else 0
+        return self._text[start : self._ends[entry]] == self._encode(key)
 
     def __contains__(self, key: object) -> bool:
         return self._find(key)[2]
@@ -957,15 +969,35 @@ class _KeySet:
         """Remember ``keys`` if none of them is remembered yet; whether they were."""
         while (len(self._ends) + len(keys)) * 2 > self._mask:
             self._grow()  # room for all of them first: no slot moves below
-        places = [self._find(key) for key in keys]
-        if any(found for _index, _fingerprint, found in places):
-            return False
-        for key, (index, fingerprint, _found) in zip(keys, places, strict=True):
-            if self._slots[index]:  # taken by an earlier key of the same batch
+        # The look-up of _find, inlined: this runs once per record of a listing.
+        fingerprint_of, slots, fingerprints, mask = (
+            self._fingerprint,
+            self._slots,
+            self._fingerprints,
+            self._mask,
+        )
+        places = []
+        for key in keys:
+            fingerprint = fingerprint_of(key) & 0x7FFFFFFF
+            index = fingerprint & mask
+            while True:
+                entry = slots[index] - 1
+                if entry < 0:
+                    break
+                if fingerprints[entry] == fingerprint and self._holds(entry, key):
+                    return False
+                index = (index + 1) & mask
+            places.append((index, fingerprint))
+        text, ends, encode = self._text, self._ends, self._encode
+        for key, (index, fingerprint) in zip(keys, places, strict=True):
+            if slots[index]:  # taken by an earlier key of the same batch
                 index, fingerprint, found = self._find(key)
                 if found:
                     continue
-            self._insert(key, index, fingerprint)
+            text += encode(key)
+            ends.append(len(text))
+            fingerprints.append(fingerprint)
+            slots[index] = len(ends)
         return True
 
     def _insert(self, key: object, index: int, fingerprint: int) -> None:

@@ -217,11 +217,13 @@ def test_every_worker_stays_busy_while_the_caller_works_on_a_page(
     with _client(server) as client:
         pages = client.users.list(page_size=10, max_workers=3).pages()
         next(pages)  # the first page tells the total: 3 requests go out at once
-        next(pages)  # the second page is taken: its worker is given the next one at once
-        time.sleep(0.15)  # well before any answer to the new request
-        in_flight = len(server.received)
+        next(pages)  # the second page is taken: the workers that are done get new ones
+        time.sleep(0.15)  # well before any answer to the new requests
+        requested = len(server.received)
         pages.close()
-    assert in_flight == 1 + 3 + 1
+    # The first page, the first 3 of the rest, and one to three more (as many workers as
+    # had finished): none waits for the caller to finish with the page it holds.
+    assert 1 + 3 + 1 <= requested <= 1 + 3 + 3
     assert _page_threads() == []
 
 
