@@ -67,7 +67,7 @@ FULL = Plan(
     records=200_000,
     repeat=5,
     stream_repeat=3,
-    worker_pages=64,
+    worker_pages=128,
     auth_pages=60,
     csv_students=20_000,
     csv_repeat=3,
@@ -167,8 +167,8 @@ def listing_rows(server: ServerProcess, plan: Plan) -> list[Row]:
         ]
         # Interleaved runs, so that a noisy moment hurts every variant alike.
         rates: dict[str, list[float]] = {name: [] for name, _ in variants}
-        for _ in range(plan.repeat):
-            for name, run in variants:
+        for turn in range(plan.repeat):
+            for name, run in _rotated(variants, turn):
                 rate, _spread = median_rate(run, 1)
                 rates[name].append(rate)
         medians = {name: sorted(values)[len(values) // 2] for name, values in rates.items()}
@@ -339,18 +339,35 @@ def auth_rows(server: ServerProcess, plan: Plan) -> list[Row]:
         ),
     }
     rates: dict[str, list[float]] = {name: [] for name in clients}
+    cpu: dict[str, list[float]] = {name: [] for name in clients}
     for client in clients.values():
         client_reader(client, "users", 100)()  # token, connection
-    for _ in range(plan.repeat):
-        for name, client in clients.items():
+    for turn in range(plan.repeat):
+        for name, client in _rotated(list(clients.items()), turn):
+            started = time.process_time()
             rates[name].append(median_rate(client_reader(client, "users", count), 1)[0])
+            cpu[name].append((time.process_time() - started) / plan.auth_pages)
     for client in clients.values():
         client.close()
     median = {name: sorted(values)[len(values) // 2] for name, values in rates.items()}
     return [
-        Row(group, name, median[name], "rec/s", median[name] / median["no auth"], "no auth")
+        Row(
+            group,
+            name,
+            median[name],
+            "rec/s",
+            median[name] / median["no auth"],
+            "no auth",
+            f"client CPU {sorted(cpu[name])[len(cpu[name]) // 2] * 1000:.2f} ms per page",
+        )
         for name in clients
     ]
+
+
+def _rotated(items: list[Any], turn: int) -> list[Any]:
+    """``items`` starting at another one each turn, so that no variant always goes first."""
+    turn %= len(items)
+    return items[turn:] + items[:turn]
 
 
 def csv_rows(plan: Plan) -> list[Row]:
