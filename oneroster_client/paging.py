@@ -56,6 +56,13 @@ parallel (offsets generated lazily, ``max_workers`` requests in flight from the 
 the total is known, fewer after a 429) and handed out in order. A page of another size
 than the first, or a total found wrong, ends the parallel part: the listing goes on one
 page at a time from the offset after the records received, with the same rules.
+
+One page at a time, a listing reads ahead: the next page is read into models on a
+worker thread while the caller works on the current one, and the request for the page
+after it goes out as soon as the answer arrives, when that page can be told from the
+answer alone. Which page comes next is decided by the rules above, in order, as without
+reading ahead; at most two requests go beyond the page the caller holds, and closing
+the iteration (``break``) ends them. :meth:`Listing.first` does not read ahead.
 """
 
 from __future__ import annotations
