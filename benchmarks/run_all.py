@@ -6,8 +6,9 @@ any other ``bench_*.py`` is run as a script afterwards and its own output printe
 the arguments in :data:`SCRIPT_ARGUMENTS` when it has an entry there).
 
 ``--quick`` uses small inputs and finishes in under a minute: CI can run it to check that
-the benchmarks work; it fails on errors, never on timings. The figures quoted in
-``docs/performance.md`` come from the full run.
+the benchmarks work; it fails on errors (parallel pages that differ from a sequential
+read among them), never on timings. The figures in ``docs/performance.md`` come from
+the full run.
 """
 
 from __future__ import annotations
