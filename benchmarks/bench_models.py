@@ -1,12 +1,14 @@
 """Benchmark: structuring OneRoster records into models versus parsing them from JSON.
 
-Run with ``python benchmarks/bench_models.py`` (``--records N``, ``--repeat K``).
-It builds N user and N enrollment dicts shaped like a real SIS payload, then times, in
-the same run and the same process:
+Run with ``python benchmarks/bench_models.py`` (``--records N``, ``--repeat K``), or as
+part of ``python benchmarks/run_all.py``. It builds N user and N enrollment dicts shaped
+like a real SIS payload, then times, in the same run and the same process:
 
-* ``json``: ``json.loads`` of the records' JSON bytes (the raw baseline: what any client
-  must pay to read the payload at all);
-* ``structure``: ``Model.from_dict`` over the already-parsed dicts (what typing costs);
+* ``parse``: decoding the records' JSON bytes in pages of 1,000 (orjson when installed,
+  the standard library otherwise; the raw baseline: what any client pays to read the
+  payload at all);
+* ``structure``: :func:`oneroster_client.converter.structure_records` over the parsed
+  pages, references shared per run as a listing does (what typing costs);
 * ``to_dict``: writing the models back to wire dicts.
 
 It prints records per second (median of K runs) and each figure's ratio to the baseline.
@@ -22,7 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from oneroster_client import converter
+from _support import Row, print_table
+
+from oneroster_client import _json, converter
 from oneroster_client.models import Enrollment, User
 
 
@@ -79,26 +83,46 @@ def median_rate(run: Callable[[], object], count: int, repeat: int) -> float:
     return count / statistics.median(times)
 
 
+def collect(
+    quick: bool, repeat: int | None = None, log: Callable[[str], None] = print
+) -> list[Row]:
+    """Structuring and writing rates against parsing, for users and enrollments."""
+    n = 5_000 if quick else 100_000
+    repeat = repeat or (3 if quick else 5)
+    log(f"structuring {n:,} users and {n:,} enrollments in one process ...")
+    rows = []
+    for name, model, records in (
+        ("users", User, make_users(n)),
+        ("enrollments", Enrollment, make_enrollments(n)),
+    ):
+        pages = [json.dumps(records[i : i + 1000]).encode() for i in range(0, n, 1000)]
+        parsed = [_json.loads(page) for page in pages]
+
+        def parse(pages: list[bytes] = pages) -> object:
+            return [_json.loads(page) for page in pages]
+
+        def structure(model: Any = model, parsed: list[Any] = parsed) -> object:
+            refs: dict[Any, Any] = {}
+            return [converter.structure_records(page, model, refs=refs) for page in parsed]
+
+        built = [converter.structure(record, model) for record in records]
+        baseline = median_rate(parse, n, repeat)
+        group = f"models, {n:,} {name} in memory"
+        rows.append(Row(group, f"parse ({_json.BACKEND})", baseline, "rec/s", 1.0, "parse"))
+        for step, rate in (
+            ("structure", median_rate(structure, n, repeat)),
+            ("to_dict", median_rate(lambda r=built: [x.to_dict() for x in r], n, repeat)),
+        ):
+            rows.append(Row(group, step, rate, "rec/s", rate / baseline, "parse"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=None)
     args = parser.parse_args()
-    n, repeat = args.records, args.repeat
-    print(f"records per kind: {n:,}; median of {repeat} runs")
-    print(f"{'kind':<12}{'step':<12}{'records/s':>14}{'vs json.loads':>16}")
-    for name, model, rows in (
-        ("User", User, make_users(n)),
-        ("Enrollment", Enrollment, make_enrollments(n)),
-    ):
-        payload = json.dumps(rows).encode()
-        structure = converter.structure
-        baseline = median_rate(lambda p=payload: json.loads(p), n, repeat)
-        typed = median_rate(lambda m=model, r=rows, s=structure: [s(d, m) for d in r], n, repeat)
-        records = [structure(d, model) for d in rows]
-        written = median_rate(lambda r=records: [x.to_dict() for x in r], n, repeat)
-        for step, rate in (("json", baseline), ("structure", typed), ("to_dict", written)):
-            print(f"{name:<12}{step:<12}{rate:>14,.0f}{rate / baseline:>15.2f}x")
+    print_table(collect(args.quick, args.repeat))
 
 
 if __name__ == "__main__":

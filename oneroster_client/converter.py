@@ -51,6 +51,7 @@ __all__ = [
     "parse_date",
     "parse_datetime",
     "structure",
+    "structure_records",
     "unknown_values",
     "unstructure",
 ]
@@ -570,6 +571,7 @@ def structure(
     *,
     strict: bool = False,
     warnings: list[Any] | None = None,
+    refs: dict[Any, Any] | None = None,
 ) -> T:
     """Read one wire-shaped record into ``model``.
 
@@ -579,10 +581,51 @@ def structure(
         strict: refuse unknown fields and unknown enumeration values.
         warnings: if given, one :class:`ConversionWarning` per kept unknown enum value is
             appended to it.
+        refs: if given, a dict (initially empty) kept across calls: equal references
+            (:class:`~oneroster_client.models.GUIDRef`) read with the same dict are one
+            shared, immutable instance, which saves time and memory on large reads.
 
     Raises:
         RecordValidationError: the model, field path and problem are named.
     """
+    try:
+        return _fast_fn(model, strict)(data, refs)  # type: ignore[no-any-return]
+    except Exception:  # any surprise is the converter's to judge
+        pass
+    return _structure_slow(data, model, strict=strict, warnings=warnings)
+
+
+def structure_records(
+    records: list[Any],
+    model: type[T],
+    *,
+    strict: bool = False,
+    warnings: list[Any] | None = None,
+    refs: dict[Any, Any] | None = None,
+) -> tuple[list[T], list[tuple[int, RecordValidationError]]]:
+    """Read a page of wire-shaped records; as :func:`structure` on each, in order.
+
+    Returns:
+        the records that could be read, and ``(index, error)`` for each one that could not.
+    """
+    fast = _fast_fn(model, strict)
+    items: list[T] = []
+    failures: list[tuple[int, RecordValidationError]] = []
+    append = items.append
+    for index, data in enumerate(records):
+        try:
+            append(fast(data, refs))
+            continue
+        except Exception:  # any surprise is the converter's to judge
+            pass
+        try:
+            append(_structure_slow(data, model, strict=strict, warnings=warnings))
+        except RecordValidationError as exc:
+            failures.append((index, exc))
+    return items, failures
+
+
+def _structure_slow(data: Any, model: type[T], *, strict: bool, warnings: list[Any] | None) -> T:
     structure_record = _structure_fn(model, strict)
     kept_before = _kept.count
     try:
@@ -755,3 +798,275 @@ def unknown_values(
                     )
                 )
     return found
+
+
+# --- the fast reading path ----------------------------------------------------------------
+#
+# Listings read thousands of records of the same shape. For each model a structure
+# function is generated once, specialised for the wire shape: each field is read with an
+# inline check of the common JSON type and the same leaf parsers as above. Anything else
+# (a value of another type, an unknown enumeration value, a missing field, a bare
+# sourcedId for a reference, strict mode meeting an unknown field) makes the generated
+# function give up, and the record is read by the cattrs converter above, which decides
+# what to keep, what to warn about and what error to raise. The fast path therefore
+# never accepts a record differently; it only accepts the common ones sooner.
+
+# Parsed Date and DateTime values by wire text: pages repeat the same few dates. Both
+# types are immutable, so a cached value can be handed out many times. Bounded.
+_DATE_CACHE: dict[str, date] = {}
+_DATETIME_CACHE: dict[str, datetime] = {}
+_CACHE_LIMIT = 4096
+
+# Shared references are bounded too, so that streaming millions of records stays flat.
+_REFS_LIMIT = 16_384
+
+
+class _GiveUp(Exception):
+    """The fast path does not handle this value; the converter reads the record."""
+
+
+def _cached_date(value: Any) -> date:
+    if type(value) is not str:
+        return parse_date(value)
+    parsed = _DATE_CACHE.get(value)
+    if parsed is None:
+        parsed = parse_date(value)
+        if len(_DATE_CACHE) >= _CACHE_LIMIT:
+            _DATE_CACHE.clear()
+        _DATE_CACHE[value] = parsed
+    return parsed
+
+
+def _cached_datetime(value: Any) -> datetime:
+    if type(value) is not str:
+        return parse_datetime(value)
+    parsed = _DATETIME_CACHE.get(value)
+    if parsed is None:
+        parsed = parse_datetime(value)
+        if len(_DATETIME_CACHE) >= _CACHE_LIMIT:
+            _DATETIME_CACHE.clear()
+        _DATETIME_CACHE[value] = parsed
+    return parsed
+
+
+def _fast_str_tuple(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise _GiveUp
+    for item in value:
+        if type(item) is not str:
+            raise _GiveUp
+    return tuple(value)
+
+
+def _fast_enum_tuple(value: Any, exact: Mapping[str, Any]) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise _GiveUp
+    members = []
+    for item in value:
+        member = exact.get(item) if type(item) is str else None
+        if member is None:
+            raise _GiveUp
+        members.append(member)
+    return tuple(members)
+
+
+FastFn = Callable[[Any, "dict[Any, Any] | None"], Any]
+
+
+_ABSENT = object()  # a key missing from a reference, unlike one present with null
+
+
+def _ref_key(value: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a reference's wire object among those shared (see _new_ref)."""
+    return (
+        value.get("sourcedId", _ABSENT),
+        value.get("type", _ABSENT),
+        value.get("href", _ABSENT),
+        len(value),
+    )
+
+
+def _new_ref(value: Any, key: tuple[Any, ...], refs: dict[Any, Any], build: FastFn) -> Any:
+    """Read a reference not seen yet and share it, if it has no vendor fields.
+
+    The fast GUIDRef function accepts only strings (and nulls) for the three fields, so a
+    shared reference's key holds only strings, nulls and absences, and the length rules
+    out any other field: an object with the same key is the same JSON object, and values
+    that are equal without being the same (``1`` and ``True``) never meet in a key.
+    """
+    ref = build(value, None)
+    if ref.extra is None:  # a mutable vendor dict is never shared
+        if len(refs) >= _REFS_LIMIT:
+            refs.clear()
+        refs[key] = ref
+    return ref
+
+
+def _shared_ref(value: Any, refs: dict[Any, Any] | None, build: FastFn) -> Any:
+    """A GUIDRef, shared with equal ones read before into ``refs``."""
+    if refs is None or type(value) is not dict:
+        return build(value, None)
+    key = _ref_key(value)
+    return refs.get(key) or _new_ref(value, key, refs, build)
+
+
+def _shared_refs(value: Any, refs: dict[Any, Any] | None, build: FastFn) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise _GiveUp
+    if refs is None:
+        return tuple([build(item, None) for item in value])
+    shared = []
+    for item in value:
+        if type(item) is not dict:
+            raise _GiveUp
+        key = _ref_key(item)
+        shared.append(refs.get(key) or _new_ref(item, key, refs, build))
+    return tuple(shared)
+
+
+def _fast_models(value: Any, refs: dict[Any, Any] | None, build: FastFn) -> tuple[Any, ...]:
+    if type(value) is not list:
+        raise _GiveUp
+    return tuple([build(item, refs) for item in value])
+
+
+def _give_up() -> Any:
+    raise _GiveUp
+
+
+_FAST_FNS: dict[tuple[type[Any], bool], FastFn] = {}
+
+
+def _fast_fn(model: type[Any], strict: bool) -> FastFn:
+    fn = _FAST_FNS.get((model, strict))
+    if fn is None:
+        fn = _generate_fast_fn(model, strict)
+        _FAST_FNS[(model, strict)] = fn
+    return fn
+
+
+def _field_expression(
+    hint: Any, name: str, namespace: dict[str, Any], strict: bool
+) -> tuple[str, bool]:
+    """Python source reading ``v`` as ``hint`` (``v`` is not None), and whether None is allowed."""
+    members, optional = _union_members(hint) if _is_union(hint) else ([hint], False)
+    enum_cls = _enum_in(members)
+    if enum_cls is not None:
+        namespace[f"exact_{name}"] = enum_cls._value2member_map_
+        # An exact spelling is one lookup; anything else goes to the converter.
+        return f"(exact_{name}.get(v) if type(v) is str else None) or give_up()", optional
+    if set(members) == {datetime, date}:
+        return "parse_date_or_datetime(v)", optional
+    (member,) = members
+    if member is str:
+        return "v if type(v) is str else give_up()", optional
+    if member is bool:
+        return "v if v is True or v is False else structure_bool(v, None)", optional
+    if member is float:
+        return "structure_float(v, None)", optional
+    if member is datetime:
+        return "cached_datetime(v)", optional
+    if member is date:
+        return "cached_date(v)", optional
+    if _is_any_dict(member):
+        return "dict(v) if type(v) is dict else give_up()", optional
+    if member is base.GUIDRef:
+        # Inlined: a hit in the shared references is three look-ups and no call.
+        return (
+            "(refs.get((v.get('sourcedId', ABSENT), v.get('type', ABSENT), "
+            "v.get('href', ABSENT), len(v))) if refs is not None and type(v) is dict "
+            "else None) or shared_ref(v, refs, fast_GUIDRef)"
+        ), optional
+    if isinstance(member, type) and attrs.has(member):
+        namespace[f"fast_{member.__name__}"] = _fast_fn(member, strict)
+        return f"fast_{member.__name__}(v, refs)", optional
+    if typing.get_origin(member) is tuple:
+        return _tuple_expression(member, name, namespace, strict), optional
+    raise TypeError(f"no fast path for {hint!r}")  # pragma: no cover - every model is covered
+
+
+def _tuple_expression(hint: Any, name: str, namespace: dict[str, Any], strict: bool) -> str:
+    (elem, _ellipsis) = typing.get_args(hint)
+    elem_members, _ = _union_members(elem) if _is_union(elem) else ([elem], False)
+    elem_enum = _enum_in(elem_members)
+    if elem_enum is not None:
+        namespace[f"exact_{name}"] = elem_enum._value2member_map_
+        return f"enum_tuple(v, exact_{name})"
+    if elem is str:
+        return "str_tuple(v)"
+    if elem is base.GUIDRef:
+        return "shared_refs(v, refs, fast_GUIDRef)"
+    if isinstance(elem, type) and attrs.has(elem):
+        namespace[f"fast_{elem.__name__}"] = _fast_fn(elem, strict)
+        return f"fast_models(v, refs, fast_{elem.__name__})"
+    raise TypeError(f"no fast path for {hint!r}")  # pragma: no cover - every model is covered
+
+
+def _generate_fast_fn(model: type[Any], strict: bool) -> FastFn:
+    """Generate the fast structure function of ``model`` (see the section comment)."""
+    hints = typing.get_type_hints(model)
+    fields = [field for field in attrs.fields(model) if field.name != "extra"]
+    known = frozenset(to_wire_name(field.name) for field in fields)
+    namespace: dict[str, Any] = {
+        "model": model,
+        "known": known,
+        "EXTRA_KEY": _EXTRA_KEY,
+        "give_up": _give_up,
+        "GiveUp": _GiveUp,
+        "structure_bool": _structure_bool,
+        "structure_float": _structure_float,
+        "cached_date": _cached_date,
+        "cached_datetime": _cached_datetime,
+        "parse_date_or_datetime": _parse_date_or_datetime,
+        "str_tuple": _fast_str_tuple,
+        "enum_tuple": _fast_enum_tuple,
+        "shared_ref": _shared_ref,
+        "ABSENT": _ABSENT,
+        "shared_refs": _shared_refs,
+        "fast_models": _fast_models,
+    }
+    if model is not base.GUIDRef:
+        namespace["fast_GUIDRef"] = _fast_fn(base.GUIDRef, strict)
+    lines = [
+        "def fast(d, refs):",
+        "    if type(d) is not dict:",
+        "        raise GiveUp",
+        "    if d.keys() <= known:",
+        "        extra = None",
+    ]
+    if strict:
+        lines += ["    else:", "        raise GiveUp"]
+    else:
+        lines += [
+            "    else:",
+            "        extra = {k: x for k, x in d.items() if k not in known}",
+            "        if EXTRA_KEY in extra:",
+            "            raise GiveUp",
+        ]
+    arguments = []
+    for field in fields:
+        wire, name = to_wire_name(field.name), field.name
+        if field.name == "sourced_id":
+            lines += [
+                f"    v = d[{wire!r}]",
+                "    if type(v) is not str:",
+                "        raise GiveUp",
+                f"    f_{name} = v.strip() or give_up()",
+            ]
+            arguments.append(f"{name}=f_{name}")
+            continue
+        expression, optional = _field_expression(hints[field.name], name, namespace, strict)
+        if field.default is attrs.NOTHING:
+            lines += [f"    v = d[{wire!r}]", f"    f_{name} = {expression}"]
+        elif field.default is None and optional:
+            lines += [
+                f"    v = d.get({wire!r})",
+                f"    f_{name} = None if v is None else {expression}",
+            ]
+        else:  # pragma: no cover - every optional model field defaults to None
+            raise TypeError(f"no fast path for {model.__name__}.{name}")
+        arguments.append(f"{name}=f_{name}")
+    lines.append(f"    return model({', '.join(arguments)}, extra=extra)")
+    exec("\n".join(lines), namespace)  # generated once per model, from its own fields
+    fast: FastFn = namespace["fast"]
+    return fast

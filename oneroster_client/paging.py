@@ -34,8 +34,9 @@ Rules checked on every page:
 - **Records past the total.** A page whose records go past the total announced with it
   means the total is wrong: it is no longer used, the listing reads on until an empty
   page, and it ends incomplete ("announced N records but M arrived").
-- **Repeats.** The sourcedId of every record handed out is remembered (a set of
-  strings; a record without one is remembered by a bounded rendering of it). A page
+- **Repeats.** The sourcedId of every record handed out is remembered (exactly, in a
+  compact table: a million take some 40 MiB; a record without one is remembered by a
+  bounded rendering of it). A page
   made only of records already handed out means the server ignores ``offset`` (or
   sent the first page again): the listing stops there. A page with some repeats means
   the server reorders records between pages, so others may have been skipped: the
@@ -51,10 +52,17 @@ Rules checked on every page:
   :attr:`Listing.errors` with its raw payload).
 
 With ``max_workers > 1`` and a total, the pages below the total are fetched in
-parallel (offsets generated lazily, at most ``max_workers`` requests in flight, fewer
-after a 429) and handed out in order. A page of another size than the first, or a total
-found wrong, ends the parallel part: the listing goes on one page at a time from the
-offset after the records received, with the same rules.
+parallel (offsets generated lazily, ``max_workers`` requests in flight from the moment
+the total is known, fewer after a 429) and handed out in order. A page of another size
+than the first, or a total found wrong, ends the parallel part: the listing goes on one
+page at a time from the offset after the records received, with the same rules.
+
+One page at a time, a listing reads ahead: the next page is read into models on a
+worker thread while the caller works on the current one, and the request for the page
+after it goes out as soon as the answer arrives, when that page can be told from the
+answer alone. Which page comes next is decided by the rules above, in order, as without
+reading ahead; at most two requests go beyond the page the caller holds, and closing
+the iteration (``break``) ends them. :meth:`Listing.first` does not read ahead.
 """
 
 from __future__ import annotations
@@ -62,9 +70,10 @@ from __future__ import annotations
 import logging
 import reprlib
 import threading
+from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -139,6 +148,15 @@ class Page(Generic[M]):
     errors: list[RecordError]
     received: int
     next_url: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class _Early:
+    """A request sent before the listing decided it is the next one (read-ahead)."""
+
+    url: str
+    offset: int
+    answer: Future[Response]
 
 
 @attrs.frozen
@@ -295,12 +313,15 @@ class Listing(Generic[M]):
         self.complete: bool | None = None
         self.problems: list[str] = []
         self._problem_kinds: set[str] = set()
-        self._seen: set[object] = set()
+        self._seen = _KeySet()
         self._follow_links = True
         self._exceeded_total: int | None = None
         self._capacity = 0  # the largest page the server served before another followed
         self._last_received = 0
         self._idle_pages = 0
+        # GUIDRefs read in this iteration, shared between records (a page repeats the same
+        # few classes and schools); bounded by the converter.
+        self._refs: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         # Filter literals can be student data (names, emails): shown redacted.
@@ -354,14 +375,17 @@ class Listing(Generic[M]):
         if page is None:  # pragma: no cover - a first page cannot repeat anything
             self._finish()
             return
-        yield page
-        last: _Read[M] | None = first
         if not sequential and self._parallel(first):
             # Paging by offsets from here on: the server's links are not needed.
             self._follow_links = False
-            last = yield from self._concurrent_rest(first)
-        if last is not None:
-            yield from self._sequential_rest(last)
+            last = yield from self._concurrent_rest(first, page)
+            if last is not None:
+                yield from self._sequential_rest(last)
+        elif sequential:
+            yield page
+            yield from self._sequential_rest(first)
+        else:
+            yield from self._read_ahead_rest(first, page)
         self._finish()
 
     def _parallel(self, first: _Read[M]) -> bool:
@@ -388,6 +412,93 @@ class Listing(Generic[M]):
                 return
             yield page
             offset += read.page.received
+
+    def _read_ahead_rest(self, read: _Read[M], page: Page[M]) -> Iterator[Page[M]]:
+        """Hand out ``page`` and the pages after it, each read while the one before is used.
+
+        A worker thread reads the next page into models while the caller works on the
+        one before; and as soon as that page's answer has arrived, before its records are
+        read into models, the request for the page after it is sent when that page can be
+        told from this one alone (see :meth:`_likely_next`), so that the server prepares
+        it meanwhile. At most two requests go beyond the page the caller holds, and at
+        most three pages are held. Which page comes next is still decided here, in order,
+        by :meth:`_next_request`, with the same rules as :meth:`_sequential_rest`; an
+        early request that turns out not to be the next page is left unused.
+        """
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="oneroster-read-ahead") as pool:
+            ahead: Future[tuple[_Read[M], _Early | None]] | None = None
+            early: _Early | None = None
+            try:
+                while True:
+                    offset = read.page.offset + read.page.received
+                    try:
+                        step = self._next_request(read, offset)
+                    except Exception:
+                        yield page  # the problem comes after this page, as when not reading ahead
+                        raise
+                    if step is not None:
+                        url, limit = step
+                        if early is None or (early.url, early.offset) != (url, offset):
+                            early = _Early(url, offset, pool.submit(self._get, url))
+                        ahead = pool.submit(self._complete, early.answer, url, offset, limit, pool)
+                    early = None
+                    yield page
+                    if ahead is None:
+                        return
+                    read, early = ahead.result()
+                    ahead = None
+                    next_page = self._accept(read)
+                    if next_page is None:
+                        return
+                    page = next_page
+            finally:
+                if ahead is not None:
+                    ahead.cancel()  # requests under way finish; the pool waits for them
+
+    def _get(self, url: str) -> Response:
+        return self._transport.request("GET", url)
+
+    def _complete(
+        self,
+        answer: Future[Response],
+        url: str,
+        offset: int,
+        limit: int | None,
+        pool: ThreadPoolExecutor,
+    ) -> tuple[_Read[M], _Early | None]:
+        """Read the page ``answer`` brings; ask early for the likely next one meanwhile."""
+        early: list[_Early] = []
+
+        def ask_early(received: int, total: int | None, next_url: str | None) -> None:
+            likely = self._likely_next(offset + received, received, total, next_url)
+            if likely is not None:
+                early.append(_Early(likely, offset + received, pool.submit(self._get, likely)))
+
+        read = self._read_page(
+            answer.result(), url, offset=offset, limit=limit, raw=self._raw, on_records=ask_early
+        )
+        return read, (early[0] if early else None)
+
+    def _likely_next(
+        self, after: int, received: int, total: int | None, next_url: str | None
+    ) -> str | None:
+        """The URL of the page after a page, told from that page alone, or ``None``.
+
+        Has no effect on the listing: only where the rules of :meth:`_next_request`
+        plainly give one answer (a next link on this server asking for the offset after
+        the records received, else the offset after them while below the page's total or
+        without one) is the page asked for early, and never once the listing has met a
+        problem or pages without records to hand out. Anything else is left to
+        :meth:`_next_request` once the page has been checked.
+        """
+        if received == 0 or self._idle_pages or self._problem_kinds:
+            return None  # the end, or a listing in trouble: no request it may not need
+        if next_url is not None and self._follow_links:
+            same = same_origin(next_url, self._transport.base_url)
+            return next_url if same and int_param(next_url, "offset") in (None, after) else None
+        if total is not None and after >= total:
+            return None
+        return self._url(after, self.page_size)
 
     def _next_request(self, read: _Read[M], offset: int) -> tuple[str, int | None] | None:
         """The URL and limit of the page after ``read``, or ``None`` at the end."""
@@ -432,8 +543,15 @@ class Listing(Generic[M]):
 
     # --- concurrent paging ----------------------------------------------------------------
 
-    def _concurrent_rest(self, first: _Read[M]) -> Generator[Page[M], None, _Read[M] | None]:
+    def _concurrent_rest(
+        self, first: _Read[M], first_page: Page[M]
+    ) -> Generator[Page[M], None, _Read[M] | None]:
         """Fetch the pages below the total in parallel; hand them out in order.
+
+        ``max_workers`` requests (fewer after a 429) are under way from the moment the
+        total is known, and whenever one ends another is sent, even while an earlier
+        page is still awaited: pages that arrive out of order wait for their turn, at
+        most ``2 * max_workers`` of them, so memory stays bounded.
 
         Returns:
             the last page read, to go on from one page at a time, or ``None`` when the
@@ -443,13 +561,15 @@ class Listing(Generic[M]):
         offsets = iter(range(step, first.page.total or 0, step))  # lazy: totals can be absurd
         limiter = _AdaptiveLimit(self.max_workers)
         pending: deque[Future[_Read[M]]] = deque()
+        most_held = 2 * self.max_workers
         last = first
         with ThreadPoolExecutor(
             max_workers=self.max_workers, thread_name_prefix="oneroster-page"
         ) as pool:
 
             def refill() -> None:
-                while len(pending) < limiter.limit:
+                under_way = sum(1 for future in pending if not future.done())
+                while under_way < limiter.limit and len(pending) < most_held:
                     offset = next(offsets, None)
                     if offset is None:
                         return
@@ -459,19 +579,30 @@ class Listing(Generic[M]):
                             self._fetch, url, offset=offset, limit=step, on_retry=limiter.on_retry
                         )
                     )
+                    under_way += 1
+
+            def next_in_order() -> _Read[M]:
+                head = pending[0]
+                while not head.done():
+                    # Another page may end first: its worker gets the next request now.
+                    wait([f for f in pending if not f.done()], return_when=FIRST_COMPLETED)
+                    refill()
+                return pending.popleft().result()
 
             try:
                 refill()
+                yield first_page
                 while pending:
-                    read = pending.popleft().result()
+                    read = next_in_order()
                     page = self._accept(read)
                     if page is None:
                         return None
+                    if read.page.received != step or self._exceeded_total is not None:
+                        yield page
+                        return read  # an odd page or a wrong total: one page at a time
+                    refill()  # keep every worker busy while the caller uses this page
                     yield page
                     last = read
-                    if read.page.received != step or self._exceeded_total is not None:
-                        return last  # an odd page or a wrong total: one page at a time
-                    refill()
             finally:
                 for future in pending:
                     future.cancel()
@@ -484,12 +615,24 @@ class Listing(Generic[M]):
         return self._read_page(response, url, offset=offset, limit=limit, raw=self._raw)
 
     def _read_page(
-        self, response: Response, url: str, *, offset: int, limit: int | None, raw: bool
+        self,
+        response: Response,
+        url: str,
+        *,
+        offset: int,
+        limit: int | None,
+        raw: bool,
+        on_records: Callable[[int, int | None, str | None], None] | None = None,
     ) -> _Read[M]:
         # Runs on worker threads: reads the answer, changes nothing on the listing.
         body = response.json()
         raw_records = self._records_in(body, response.url)
         received = len(raw_records)
+        total = _total_of(response.headers)
+        link = parse_link_header(response.headers.get("Link")).get("next")
+        next_url = None if link is None else resolve_link(link, url)
+        if on_records is not None:
+            on_records(received, total, next_url)  # before the records are read into models
         if self.preprocess is not None:
             # Vendor adapters repair raw records here; what arrived is still counted above.
             raw_records = self.preprocess(raw_records)
@@ -500,15 +643,14 @@ class Listing(Generic[M]):
             errors: list[RecordError] = []
         else:
             items, errors = self._structure(raw_records, offset, value_warnings)
-        link = parse_link_header(response.headers.get("Link")).get("next")
         page: Page[M] = Page(
             items=items,
             offset=offset,
-            total=_total_of(response.headers),
+            total=total,
             warnings=warnings_from_body(body),
             errors=errors,
             received=received,
-            next_url=None if link is None else resolve_link(link, url),
+            next_url=next_url,
         )
         status_errors = tuple(info for info in parse_status_infos(body) if info.is_error)
         return _Read(page, limit, keys, value_warnings, status_errors)
@@ -525,15 +667,14 @@ class Listing(Generic[M]):
     def _structure(
         self, raw_records: list[Any], offset: int, value_warnings: list[ConversionWarning]
     ) -> tuple[list[M], list[RecordError]]:
-        structure = converter.structure
-        model, strict = self.model, self.strict
-        items: list[M] = []
-        errors: list[RecordError] = []
-        for index, raw in enumerate(raw_records):
-            try:
-                items.append(structure(raw, model, strict=strict, warnings=value_warnings))
-            except RecordValidationError as exc:
-                errors.append(RecordError(position=offset + index, raw=raw, error=exc))
+        # Equal references within one listing are one shared instance (see _reset).
+        items, failures = converter.structure_records(
+            raw_records, self.model, strict=self.strict, warnings=value_warnings, refs=self._refs
+        )
+        errors = [
+            RecordError(position=offset + index, raw=raw_records[index], error=exc)
+            for index, exc in failures
+        ]
         return items, errors
 
     # --- the checks -----------------------------------------------------------------------
@@ -573,11 +714,10 @@ class Listing(Generic[M]):
     def _without_repeats(self, read: _Read[M]) -> Page[M] | None:
         keys, seen = read.keys, self._seen
         fresh = set(keys)
-        if len(fresh) == len(keys) and seen.isdisjoint(fresh):
-            seen.update(fresh)
-            return read.page  # the common case: costs one set per page
+        if len(fresh) == len(keys) and seen.add_new(keys):
+            return read.page  # the common case: one look-up and one insertion per record
         offset = read.page.offset
-        if fresh <= seen:
+        if seen.issuperset(fresh):
             self._problem(
                 "repeat",
                 f"the page at offset {offset} repeats an earlier page; the server ignores "
@@ -768,6 +908,132 @@ def _with_sourced_id(params: Sequence[tuple[str, str]]) -> tuple[tuple[str, str]
             value = f"sourcedId,{value}"
         result.append((name, value))
     return tuple(result)
+
+
+class _KeySet:
+    """An exact set of record keys, compact enough for listings of millions of records.
+
+    A listing remembers the key of every record it handed out. As a Python set of
+    strings a million sourcedIds take over 100 MiB; here each key's UTF-8 text is kept
+    once in one buffer, found through an open-addressing table of entry numbers with a
+    31-bit fingerprint per entry: about 16 bytes per key plus its text. Keys are
+    compared by their full text, so two keys are the same entry only when they are equal.
+
+    Args:
+        fingerprint: the hash of a key (tests pass a poor one to force collisions).
+    """
+
+    def __init__(self, fingerprint: Callable[[object], int] = hash) -> None:
+        self._fingerprint = fingerprint
+        self._slots = array("i", bytes(4 * 1024))  # entry number + 1; 0 is a free slot
+        self._mask = 1023
+        self._fingerprints = array("i")  # per entry
+        self._ends = array("q")  # per entry: where its text ends in _text
+        self._text = bytearray()
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @staticmethod
+    def _encode(key: object) -> bytes:
+        # A sourcedId is a string; records without one are keyed by a (kind, text) tuple,
+        # marked by a byte that UTF-8 never holds.
+        if type(key) is str:
+            return key.encode("utf-8", "surrogatepass")
+        return b"\xff" + repr(key).encode("utf-8", "surrogatepass")
+
+    def _find(self, key: object) -> tuple[int, int, bool]:
+        """(the slot holding ``key`` or the free slot for it, its fingerprint, found)."""
+        fingerprint = self._fingerprint(key) & 0x7FFFFFFF
+        slots, fingerprints, mask = self._slots, self._fingerprints, self._mask
+        index = fingerprint & mask
+        while True:
+            entry = slots[index] - 1
+            if entry < 0:
+                return index, fingerprint, False
+            if fingerprints[entry] == fingerprint and self._holds(entry, key):
+                return index, fingerprint, True
+            index = (index + 1) & mask
+
+    def _holds(self, entry: int, key: object) -> bool:
+        start = self._ends[entry - 1] if entry else 0
+        return self._text[start : self._ends[entry]] == self._encode(key)
+
+    def __contains__(self, key: object) -> bool:
+        return self._find(key)[2]
+
+    def add(self, key: object) -> None:
+        """Remember ``key``."""
+        index, fingerprint, found = self._find(key)
+        if not found:
+            self._insert(key, index, fingerprint)
+            if len(self._ends) * 2 > self._mask:  # at most half full: probes stay short
+                self._grow()
+
+    def add_new(self, keys: Sequence[object]) -> bool:
+        """Remember ``keys`` if none of them is remembered yet; whether they were."""
+        while (len(self._ends) + len(keys)) * 2 > self._mask:
+            self._grow()  # room for all of them first: no slot moves below
+        # The look-up of _find, inlined: this runs once per record of a listing.
+        fingerprint_of, slots, fingerprints, mask = (
+            self._fingerprint,
+            self._slots,
+            self._fingerprints,
+            self._mask,
+        )
+        places = []
+        for key in keys:
+            fingerprint = fingerprint_of(key) & 0x7FFFFFFF
+            index = fingerprint & mask
+            while True:
+                entry = slots[index] - 1
+                if entry < 0:
+                    break
+                if fingerprints[entry] == fingerprint and self._holds(entry, key):
+                    return False
+                index = (index + 1) & mask
+            places.append((index, fingerprint))
+        text, ends, encode = self._text, self._ends, self._encode
+        for key, (index, fingerprint) in zip(keys, places, strict=True):
+            if slots[index]:  # taken by an earlier key of the same batch
+                index, fingerprint, found = self._find(key)
+                if found:
+                    continue
+            text += encode(key)
+            ends.append(len(text))
+            fingerprints.append(fingerprint)
+            slots[index] = len(ends)
+        return True
+
+    def _insert(self, key: object, index: int, fingerprint: int) -> None:
+        self._text += self._encode(key)
+        self._ends.append(len(self._text))
+        self._fingerprints.append(fingerprint)
+        self._slots[index] = len(self._ends)
+
+    def update(self, keys: Iterable[object]) -> None:
+        """Remember every key of ``keys``."""
+        for key in keys:
+            self.add(key)
+
+    def isdisjoint(self, keys: Iterable[object]) -> bool:
+        """Whether none of ``keys`` is remembered."""
+        return not any(self._find(key)[2] for key in keys)
+
+    def issuperset(self, keys: Iterable[object]) -> bool:
+        """Whether every key of ``keys`` is remembered."""
+        return all(self._find(key)[2] for key in keys)
+
+    def _grow(self) -> None:
+        size = (self._mask + 1) * 2
+        slots = array("i", bytes(4 * size))
+        mask = size - 1
+        for entry, fingerprint in enumerate(self._fingerprints):
+            index = fingerprint & mask
+            while slots[index]:
+                index = (index + 1) & mask
+            slots[index] = entry + 1
+        self._slots, self._mask = slots, mask
 
 
 class _AdaptiveLimit:

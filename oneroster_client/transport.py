@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 
+from oneroster_client import _json
 from oneroster_client._redact import authorization_secrets, redact_url
 from oneroster_client._urls import check_service_url
 from oneroster_client._version import __version__
@@ -122,7 +123,7 @@ class Response:
                 content type; it never quotes the body, which holds student data.
         """
         try:
-            return json.loads(self.content)
+            return _json.loads(self.content)
         except RecursionError:
             problem = "JSON nested too deeply to read"
         except json.JSONDecodeError as exc:
