@@ -1004,9 +1004,23 @@ def _tuple_expression(hint: Any, name: str, namespace: dict[str, Any], strict: b
 
 def _generate_fast_fn(model: type[Any], strict: bool) -> FastFn:
     """Generate the fast structure function of ``model`` (see the section comment)."""
-    hints = typing.get_type_hints(model)
     fields = [field for field in attrs.fields(model) if field.name != "extra"]
     known = frozenset(to_wire_name(field.name) for field in fields)
+    namespace = _fast_namespace(model, known, strict)
+    lines = _fast_header(strict)
+    arguments = []
+    hints = typing.get_type_hints(model)
+    for field in fields:
+        lines += _fast_field_lines(model, field, hints[field.name], namespace, strict)
+        arguments.append(f"{field.name}=f_{field.name}")
+    lines.append(f"    return model({', '.join(arguments)}, extra=extra)")
+    exec("\n".join(lines), namespace)  # generated once per model, from its own fields
+    fast: FastFn = namespace["fast"]
+    return fast
+
+
+def _fast_namespace(model: type[Any], known: frozenset[str], strict: bool) -> dict[str, Any]:
+    """The names a generated structure function may use."""
     namespace: dict[str, Any] = {
         "model": model,
         "known": known,
@@ -1027,6 +1041,11 @@ def _generate_fast_fn(model: type[Any], strict: bool) -> FastFn:
     }
     if model is not base.GUIDRef:
         namespace["fast_GUIDRef"] = _fast_fn(base.GUIDRef, strict)
+    return namespace
+
+
+def _fast_header(strict: bool) -> list[str]:
+    """The start of a generated function: a dict, and its vendor fields (none when strict)."""
     lines = [
         "def fast(d, refs):",
         "    if type(d) is not dict:",
@@ -1035,38 +1054,31 @@ def _generate_fast_fn(model: type[Any], strict: bool) -> FastFn:
         "        extra = None",
     ]
     if strict:
-        lines += ["    else:", "        raise GiveUp"]
-    else:
-        lines += [
-            "    else:",
-            "        extra = {k: x for k, x in d.items() if k not in known}",
-            "        if EXTRA_KEY in extra:",
-            "            raise GiveUp",
+        return [*lines, "    else:", "        raise GiveUp"]
+    return [
+        *lines,
+        "    else:",
+        "        extra = {k: x for k, x in d.items() if k not in known}",
+        "        if EXTRA_KEY in extra:",
+        "            raise GiveUp",
+    ]
+
+
+def _fast_field_lines(
+    model: type[Any], field: Any, hint: Any, namespace: dict[str, Any], strict: bool
+) -> list[str]:
+    """The lines that read one field into ``f_<name>`` (giving up on anything unusual)."""
+    wire, name = to_wire_name(field.name), field.name
+    if name == "sourced_id":
+        return [
+            f"    v = d[{wire!r}]",
+            "    if type(v) is not str:",
+            "        raise GiveUp",
+            f"    f_{name} = v.strip() or give_up()",
         ]
-    arguments = []
-    for field in fields:
-        wire, name = to_wire_name(field.name), field.name
-        if field.name == "sourced_id":
-            lines += [
-                f"    v = d[{wire!r}]",
-                "    if type(v) is not str:",
-                "        raise GiveUp",
-                f"    f_{name} = v.strip() or give_up()",
-            ]
-            arguments.append(f"{name}=f_{name}")
-            continue
-        expression, optional = _field_expression(hints[field.name], name, namespace, strict)
-        if field.default is attrs.NOTHING:
-            lines += [f"    v = d[{wire!r}]", f"    f_{name} = {expression}"]
-        elif field.default is None and optional:
-            lines += [
-                f"    v = d.get({wire!r})",
-                f"    f_{name} = None if v is None else {expression}",
-            ]
-        else:  # pragma: no cover - every optional model field defaults to None
-            raise TypeError(f"no fast path for {model.__name__}.{name}")
-        arguments.append(f"{name}=f_{name}")
-    lines.append(f"    return model({', '.join(arguments)}, extra=extra)")
-    exec("\n".join(lines), namespace)  # generated once per model, from its own fields
-    fast: FastFn = namespace["fast"]
-    return fast
+    expression, optional = _field_expression(hint, name, namespace, strict)
+    if field.default is attrs.NOTHING:
+        return [f"    v = d[{wire!r}]", f"    f_{name} = {expression}"]
+    if field.default is None and optional:
+        return [f"    v = d.get({wire!r})", f"    f_{name} = None if v is None else {expression}"]
+    raise TypeError(f"no fast path for {model.__name__}.{name}")  # pragma: no cover

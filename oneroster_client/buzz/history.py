@@ -17,6 +17,7 @@ write), so a cron job and an admin's manual run on the same machine cannot overl
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -33,9 +34,18 @@ import attrs
 
 from oneroster_client.buzz.errors import BuzzError
 from oneroster_client.buzz.report import RunReport
-from oneroster_client.errors import ConfigurationError
+from oneroster_client.errors import ConfigurationError, OneRosterError
 
-__all__ = ["LockInfo", "RunRecord", "SyncHistory", "SyncHistoryError", "SyncInProgressError"]
+logger = logging.getLogger("oneroster_client.buzz")
+
+__all__ = [
+    "LockInfo",
+    "RunRecord",
+    "SyncHistory",
+    "SyncHistoryError",
+    "SyncInProgressError",
+    "recorded_run",
+]
 
 _SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -494,3 +504,37 @@ class _IdMap(MutableMapping[tuple[str, str], str]):
         except (KeyError, TypeError):
             return False
         return True
+
+
+@contextmanager
+def recorded_run(
+    report: RunReport, history: SyncHistory | None, *, describe: str
+) -> Iterator[None]:
+    """Finish ``report`` and record it in ``history`` however the block ends.
+
+    A library error stops the run and is reported, not raised: the report (and the
+    history) say what stopped it, and the caller returns the report. A configuration
+    error, and anything that is not a library error, is recorded and raised.
+
+    Args:
+        report: the run's report.
+        history: where runs are recorded, if anywhere.
+        describe: what the run is, for the log line (e.g. ``"Buzz sync of dst-1"``).
+    """
+    error: str | None = None
+    try:
+        yield
+    except ConfigurationError:
+        error = "stopped by a configuration error"
+        raise
+    except OneRosterError as stopped:
+        error = f"{type(stopped).__name__}: {stopped}"
+    except BaseException as stopped:
+        error = f"{type(stopped).__name__}: {stopped}"
+        raise
+    finally:
+        report.error = error
+        report.finish()
+        if history is not None:
+            history.record(report)
+        logger.info("%s: %s", describe, report.status)

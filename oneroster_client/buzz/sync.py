@@ -27,14 +27,14 @@ from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.current import read_buzz_state
 from oneroster_client.buzz.desired import DesiredState
 from oneroster_client.buzz.errors import BuzzError
-from oneroster_client.buzz.history import RunRecord, SyncHistory
+from oneroster_client.buzz.history import RunRecord, SyncHistory, recorded_run
 from oneroster_client.buzz.mapping import map_roster
 from oneroster_client.buzz.plan import ENTITIES, Action, Plan, plan_roster
 from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, SyncReport
 from oneroster_client.buzz.settings import RosterSettings, TooSoon, resolve_roles
 from oneroster_client.buzz.snapshot import read_roster
 from oneroster_client.client import OneRosterClient
-from oneroster_client.errors import ConfigurationError, OneRosterError
+from oneroster_client.errors import ConfigurationError
 
 __all__ = ["INCREMENTAL_OVERLAP", "SyncProgress", "SyncTooSoonError", "sync"]
 
@@ -183,27 +183,9 @@ class _Run:
             notify=list(self.settings.notify),
             warnings=list(scope.warnings),
         )
-        try:
+        with recorded_run(report, self.history, describe=f"Buzz sync of {self.key}"):
             self.run(report, scope, validate_only, approve)
-        except ConfigurationError:
-            self.close(report, "stopped by a configuration error")
-            raise
-        except OneRosterError as error:
-            # Reported, not raised: the report (and the history) say what stopped the run.
-            self.close(report, f"{type(error).__name__}: {error}")
-        except BaseException as error:
-            self.close(report, f"{type(error).__name__}: {error}")
-            raise
-        else:
-            self.close(report, None)
         return report
-
-    def close(self, report: SyncReport, error: str | None) -> None:
-        report.error = error
-        report.finish()
-        if self.history is not None:
-            self.history.record(report)
-        logger.info("Buzz sync of %s: %s", self.key, report.status)
 
     # --- scope and cadence ------------------------------------------------------------
 

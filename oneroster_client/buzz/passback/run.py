@@ -23,7 +23,7 @@ import attrs
 from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.entities import BuzzCourse, Score
 from oneroster_client.buzz.errors import BuzzError
-from oneroster_client.buzz.history import SyncHistory
+from oneroster_client.buzz.history import SyncHistory, recorded_run
 from oneroster_client.buzz.passback.grades import (
     ClassGradebook,
     StudentScores,
@@ -176,7 +176,8 @@ class _Run:
             notify=list(self.settings.notify),
         )
         report.counts = PassbackReport.zero_counts()
-        try:
+        describe = f"grade passback of {self.settings.key}"
+        with recorded_run(report, self.history, describe=describe):
             if not resend:
                 self.known = {key: self.sent[key] for key in list(self.sent)}
             plan = self.plan(report)
@@ -184,22 +185,7 @@ class _Run:
                 self.count_planned(plan, report)
             else:
                 self.send(plan, report)
-        except OneRosterError as error:
-            # Reported, not raised: the report (and the history) say what stopped the run.
-            self.close(report, f"{type(error).__name__}: {error}")
-        except BaseException as error:
-            self.close(report, f"{type(error).__name__}: {error}")
-            raise
-        else:
-            self.close(report, None)
         return report
-
-    def close(self, report: PassbackReport, error: str | None) -> None:
-        report.error = error
-        report.finish()
-        if self.history is not None:
-            self.history.record(report)
-        logger.info("grade passback of %s: %s", self.settings.key, report.status)
 
     # --- reading and planning ---------------------------------------------------------
 
