@@ -237,6 +237,17 @@ class Context:
         return key
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _auto_mode(values: Mapping[str, Any]) -> str:
     if values["sis.token_url"] and values["sis.client_id"] and values["sis.client_secret"]:
         return "oauth2"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context
+from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive_int
 from oneroster_client.cli.serve import DEMO_DOMAIN
 
 __all__ = ["add_parser", "run_demo"]
@@ -183,7 +183,7 @@ def add_parser(commands: Any, formatter: type) -> None:
         "Buzz sync and print its report; run the real sync; grade in Buzz and pass the "
         "grades back to the SIS; write an HTML report. Nothing leaves this machine.",
     )
-    demo.add_argument("--students", type=int, default=300, help="students in the district")
+    demo.add_argument("--students", type=positive_int, default=300, help="students in the district")
     demo.add_argument("--seed", type=int, default=1, help="seed of the generated district")
     demo.add_argument(
         "--report",

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context
+from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive_int
 from oneroster_client.cli._output import FORMATS, progress_bar, write_rows
 from oneroster_client.client import COLLECTIONS, OneRosterClient
 from oneroster_client.endpoints import OPERATIONS, Operation
@@ -258,7 +258,7 @@ def _add_list_and_get(
     listing.add_argument("--sort", help="the field to sort by")
     listing.add_argument("--order", choices=("asc", "desc"), help="sort order (needs --sort)")
     listing.add_argument("--fields", help="fields to select, comma-separated")
-    listing.add_argument("--limit", type=int, help="stop after this many records")
+    listing.add_argument("--limit", type=positive_int, help="stop after this many records")
     listing.add_argument("--format", choices=FORMATS, default="table", help="output format")
     listing.set_defaults(run=run_list)
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oneroster_client._redact import mask
-from oneroster_client.cli._common import EXIT_OK, Context
+from oneroster_client.cli._common import EXIT_OK, Context, positive_int
+from oneroster_client.errors import ConfigurationError
 
 __all__ = ["DEMO_DOMAIN", "add_parsers", "wait"]
 
@@ -73,9 +73,8 @@ def run_serve(ctx: Context) -> int:
         ctx.say(f"  export ONEROSTER_TOKEN_URL={running.token_url}")
         ctx.say(f"  export ONEROSTER_CLIENT_ID={client_id}")
         if given_secret:
-            ctx.say(
-                f"  # ONEROSTER_CLIENT_SECRET is set to the one you gave ({mask(given_secret)})"
-            )
+            # Not even a masked part of it: a secret the user chose may be used elsewhere.
+            ctx.say("  # ONEROSTER_CLIENT_SECRET: the one you gave (not shown)")
         else:
             # A throwaway secret made for this loopback server: printing it is how the
             # user gets it, and it opens nothing else.
@@ -116,12 +115,38 @@ def run_buzz_serve(ctx: Context) -> int:
     return EXIT_OK
 
 
+_KEY_HEADER = "-----BEGIN PRIVATE KEY-----"
+
+
 def _write_key(path: Path, pem: str) -> Path:
-    # Owner-only from the start: the key signs token requests for this server.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(pem)
+    """Write the key owner-only; replace only a key file an earlier run wrote.
+
+    The key is written to a new owner-only file beside ``path`` and moved over it, so the
+    result is owner-only even where an older file had wider permissions, and never half
+    written.
+    """
+    if path.exists() and not _holds_a_private_key(path):
+        raise ConfigurationError(
+            f"--key-file {path} exists and is not a private key file: choose another path "
+            "(the key file is replaced only when it holds a key from an earlier run)"
+        )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(pem)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path.resolve()
+
+
+def _holds_a_private_key(path: Path) -> bool:
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as file:
+            return file.read(len(_KEY_HEADER)) == _KEY_HEADER
+    except OSError:
+        return False
 
 
 def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter: type) -> None:
@@ -136,7 +161,7 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         "The client id and secret are those configured (--client-id, "
         "ONEROSTER_CLIENT_SECRET), else a fixed id and a throwaway secret.",
     )
-    serve.add_argument("--students", type=int, default=500, help="students generated")
+    serve.add_argument("--students", type=positive_int, default=500, help="students generated")
     serve.add_argument("--seed", type=int, default=1, help="seed of the generated district")
     serve.add_argument("--csv", metavar="PACKAGE", help="serve this CSV package (folder or zip)")
     serve.add_argument(

@@ -11,10 +11,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from oneroster_client.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
+from oneroster_client.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from oneroster_client.csv_package import write_package
 from oneroster_client.testing import generate_district
 
@@ -130,7 +131,8 @@ def test_serve_as_a_subprocess_then_list_and_ctrl_c(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 0
     assert SECRET not in "".join(lines) + out + err
-    assert "the one you gave" in "".join(lines)
+    assert "the one you gave (not shown)" in "".join(lines)
+    assert SECRET[:2] + "…" not in "".join(lines)  # not even a masked part of it
 
 
 def test_serve_a_csv_package_for_a_while(tmp_path: Path) -> None:
@@ -209,3 +211,43 @@ def test_serve_with_a_bad_setting_exits_5(tmp_path: Path) -> None:
     bad.write_text("[sis]\npage_size = 0\n", encoding="utf-8")
     ran = cli("serve", "--config", str(bad), "--port", "0", "--duration", "0")
     assert ran.code == EXIT_CONFIG and "page_size" in ran.err
+
+
+def _buzz_serve(key_file: Path) -> Any:
+    return cli("buzz-serve", "--port", "0", "--key-file", str(key_file), "--duration", "0.05")
+
+
+def test_buzz_serve_never_overwrites_a_file_that_is_not_its_key(tmp_path: Path) -> None:
+    precious = tmp_path / "notes.txt"
+    precious.write_text("important\n", encoding="utf-8")
+    precious.chmod(0o644)
+    ran = _buzz_serve(precious)
+    assert ran.code == EXIT_CONFIG and "not a private key file" in ran.err
+    assert precious.read_text(encoding="utf-8") == "important\n"
+
+
+def test_buzz_serve_replaces_its_own_key_owner_only_whatever_the_old_mode(tmp_path: Path) -> None:
+    key_file = tmp_path / "key.pem"
+    assert _buzz_serve(key_file).code == EXIT_OK
+    first = key_file.read_text(encoding="utf-8")
+    key_file.chmod(0o644)  # someone widened it
+    assert _buzz_serve(key_file).code == EXIT_OK
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text(encoding="utf-8").startswith("-----BEGIN PRIVATE KEY-----")
+    assert first.startswith("-----BEGIN PRIVATE KEY-----")
+    assert [p.name for p in tmp_path.iterdir()] == ["key.pem"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("demo", "--students", "0"),
+        ("serve", "--students", "-1", "--port", "0"),
+        ("list", "users", "--limit", "-1"),
+        ("demo", "--students", "many"),
+    ],
+)
+def test_counts_below_one_are_usage_errors_not_tracebacks(argv: tuple[str, ...]) -> None:
+    ran = cli(*argv)
+    assert ran.code == EXIT_USAGE, ran.text
+    assert "Traceback" not in ran.text and ("at least 1" in ran.err or "whole number" in ran.err)
