@@ -501,8 +501,8 @@ class OneRosterClient:
                 "auth must be OAuth1(...), OAuth2ClientCredentials(...), BearerToken(...) "
                 f"or another requests AuthBase, got {type(auth).__name__}"
             )
-        if page_size < 1 or max_workers < 1:
-            raise ConfigurationError("page_size and max_workers must be at least 1")
+        _check_count("page_size", page_size)
+        _check_count("max_workers", max_workers)
         self._transport = Transport(
             base_url,
             auth=auth,
@@ -661,6 +661,11 @@ class OneRosterClient:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
 def _checked_id(op: Operation, name: str, value: object) -> str:

@@ -85,6 +85,7 @@ from oneroster_client._redact import redact_url
 from oneroster_client._urls import same_origin
 from oneroster_client.converter import ConversionWarning
 from oneroster_client.errors import (
+    ConfigurationError,
     FilterError,
     IncompleteResultError,
     RecordValidationError,
@@ -285,10 +286,11 @@ class Listing(Generic[M]):
         progress: Callable[[int, int | None], None] | None = None,
         preprocess: Callable[[list[Any]], list[Any]] | None = None,
     ) -> None:
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
+        for name, value in (("page_size", page_size), ("max_workers", max_workers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(
+                    f"{name} must be a whole number of at least 1, got {value!r}"
+                )
         self._transport = transport
         self.path = path
         self.model = model

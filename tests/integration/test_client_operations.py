@@ -438,3 +438,14 @@ def test_plain_http_to_a_remote_host_is_allowed_only_by_allow_insecure_http() ->
         OneRosterClient(url, auth=None)
     with pytest.raises(TypeError, match="allow_http"):
         OneRosterClient(url, auth=None, allow_http=True)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("page_size", 0), ("page_size", "100"), ("max_workers", True)]
+)
+def test_counts_are_checked_and_named(
+    oneroster_server: OneRosterServer, name: str, value: object
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name} must be a whole number") as caught:
+        OneRosterClient(oneroster_server.base_url, auth=oneroster_server.oauth2(), **{name: value})
+    assert repr(value) in str(caught.value)
