@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from oneroster_client._redact import mask, redact_url
-from oneroster_client._urls import check_service_url
+from oneroster_client._urls import check_service_url, is_loopback_host
 from oneroster_client.endpoints import SCOPE_PREFIX
 from oneroster_client.errors import ConfigurationError
 
@@ -285,11 +285,13 @@ class SkywardSettings:
         return self.api_root + ONEROSTER_PATH
 
     @property
-    def url_form(self) -> Literal["qmlativ", "qmlativ-iscorp", "sms", "unknown"]:
+    def url_form(self) -> Literal["qmlativ", "qmlativ-iscorp", "sms", "loopback", "unknown"]:
         """Which Skyward URL form the base URL has (used for hints)."""
         parts = urlsplit(self.api_root)
         host = (parts.hostname or "").lower()
         first = parts.path.strip("/").split("/")[0] if parts.path.strip("/") else ""
+        if is_loopback_host(host):
+            return "loopback"
         if host == "skyward.iscorp.com":
             return "qmlativ-iscorp"
         if host.endswith(".skyward.com") and first.lower().endswith("api") and first != "api":
@@ -336,6 +338,7 @@ class SkywardSettings:
             "qmlativ": "Qmlativ form",
             "qmlativ-iscorp": "Qmlativ form hosted by ISCorp",
             "sms": "SMS 2.0 form",
+            "loopback": "a test server on this machine",
             "unknown": "not a known Skyward form",
         }
         lines = [

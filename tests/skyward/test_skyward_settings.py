@@ -74,6 +74,11 @@ def problems(**values: object) -> str:
             "sms",
         ),
         ("https://sis.example.org", "https://sis.example.org/ims/oneroster/v1p1", "unknown"),
+        (
+            "http://127.0.0.1:8765/springisdAPI",
+            "http://127.0.0.1:8765/springisdAPI/ims/oneroster/v1p1",
+            "loopback",
+        ),
     ],
 )
 def test_every_base_url_form_gives_the_oneroster_1_1_url(
