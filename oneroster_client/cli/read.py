@@ -12,7 +12,12 @@ from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive
 from oneroster_client.cli._output import FORMATS, progress_bar, write_rows
 from oneroster_client.client import COLLECTIONS, OneRosterClient
 from oneroster_client.endpoints import OPERATIONS, Operation
-from oneroster_client.errors import ConfigurationError, OneRosterError
+from oneroster_client.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    OneRosterError,
+    TransportError,
+)
 
 __all__ = ["add_parsers"]
 
@@ -105,19 +110,27 @@ def run_check(ctx: Context) -> int:
         collections = _CHECKED + (_GRADEBOOK if ctx.args.passback else ())
         failed = 0
         for attribute in collections:
-            problem = _probe(client, attribute)
+            problem, stop = _probe(client, attribute)
             failed += problem is not None
             ctx.say(f"  {'ok  ' if problem is None else 'FAIL'}  {attribute}{problem or ''}")
+            if stop:
+                # Credentials or the connection failed: every other collection would fail
+                # the same way, so the first failure says it all.
+                ctx.say("  (the other collections were not tried: fix this first)")
+                break
         ctx.say("Connection works." if not failed else f"{failed} check(s) failed.")
     return EXIT_OK if not failed else EXIT_FAILED
 
 
-def _probe(client: OneRosterClient, attribute: str) -> str | None:
+def _probe(client: OneRosterClient, attribute: str) -> tuple[str | None, bool]:
+    """What went wrong reading one record of a collection, and whether to stop there."""
     try:
         getattr(client, attribute).list(page_size=1).first(1)
+    except (AuthenticationError, TransportError) as error:
+        return ": " + (str(error).splitlines() or [type(error).__name__])[0], True
     except OneRosterError as error:
-        return ": " + (str(error).splitlines() or [type(error).__name__])[0]
-    return None
+        return ": " + (str(error).splitlines() or [type(error).__name__])[0], False
+    return None, False
 
 
 # --- list, get ------------------------------------------------------------------------
