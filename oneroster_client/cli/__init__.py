@@ -29,9 +29,10 @@ from oneroster_client.cli._common import (
     EXIT_USAGE,
     Context,
     Formatter,
+    UsageProblem,
 )
 from oneroster_client.cli._config import CONFIG_ENV, add_flags
-from oneroster_client.errors import ConfigurationError, OneRosterError
+from oneroster_client.errors import ConfigurationError, FilterError, OneRosterError
 
 __all__ = [
     "EXIT_CONFIG",
@@ -111,6 +112,10 @@ def run(
     except KeyboardInterrupt:
         ctx.note("Interrupted.")
         return EXIT_INTERRUPTED
+    except (UsageProblem, FilterError) as error:
+        # Arguments that parsed but make no sense: a collection, a filter, a sort.
+        _report(ctx, f"usage error: {error}", error)
+        return EXIT_USAGE
     except ConfigurationError as error:
         _report(ctx, f"configuration error: {error}", error)
         return EXIT_CONFIG

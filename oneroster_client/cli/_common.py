@@ -48,6 +48,10 @@ EXIT_INTERRUPTED = 130
 USER_AGENT_HELP = "e.g. 'district-sync/1.0 (Example USD; it@example.org)'"
 
 
+class UsageProblem(ValueError):
+    """An argument that parsed but makes no sense (an unknown collection): exit 2."""
+
+
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows every option's default."""
 

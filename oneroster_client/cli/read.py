@@ -8,13 +8,12 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive_int
+from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, UsageProblem, positive_int
 from oneroster_client.cli._output import FORMATS, progress_bar, write_rows
 from oneroster_client.client import COLLECTIONS, OneRosterClient
 from oneroster_client.endpoints import OPERATIONS, Operation
 from oneroster_client.errors import (
     AuthenticationError,
-    ConfigurationError,
     OneRosterError,
     TransportError,
 )
@@ -37,12 +36,12 @@ def collection_attribute(name: str) -> str:
     """The client attribute of a collection named as in URLs, in snake_case or kebab-case.
 
     Raises:
-        ConfigurationError: the name is not a OneRoster collection.
+        UsageProblem: the name is not a OneRoster collection.
     """
     attribute = _ATTRIBUTES.get(_folded(name))
     if attribute is None:
         known = ", ".join(sorted(op.path.split("/")[1] for op in OPERATIONS if op.name == "list"))
-        raise ConfigurationError(f"unknown collection {name!r} (known: {known})")
+        raise UsageProblem(f"unknown collection {name!r} (known: {known})")
     return attribute
 
 
@@ -76,7 +75,7 @@ def nested_operation(collection: str, parent: str) -> tuple[Operation, list[str]
         }
     )
     hint = f"; under {given[0]}/ID: {', '.join(under)}" if under else ""
-    raise ConfigurationError(
+    raise UsageProblem(
         f"no OneRoster listing /{'/'.join(given[:-1])}/{collection}: --of takes "
         f"PARENT/ID (e.g. schools/ID, classes/ID/lineItems/ID){hint}"
     )
@@ -192,7 +191,7 @@ def run_export(ctx: Context) -> int:
     )
     wrong = [name for name in names if name not in CSV_COLLECTIONS]
     if wrong:
-        raise ConfigurationError(
+        raise UsageProblem(
             f"--collections: unknown {', '.join(wrong)} (known: {', '.join(CSV_COLLECTIONS)})"
         )
     counts: dict[str, int] = {}

@@ -385,14 +385,16 @@ def test_list_nested_two_levels(server: OneRosterServer, district: District) -> 
     assert _ids(json.loads(ran.out)) == _ids(expected)
 
 
-def test_list_unknown_nesting_and_collection_exit_5(server: OneRosterServer) -> None:
+def test_list_unknown_nesting_and_collection_are_usage_errors(server: OneRosterServer) -> None:
     env = sis_env(server)
     ran = cli("list", "teachers", "--of", "orgs/x", env=env)
-    assert ran.code == EXIT_CONFIG and "no OneRoster listing /orgs/x/teachers" in ran.err
+    assert ran.code == EXIT_USAGE and "no OneRoster listing /orgs/x/teachers" in ran.err
     nested = cli("list", "pets", "--of", "schools/x", env=env)
-    assert nested.code == EXIT_CONFIG and "under schools/ID" in nested.err
+    assert nested.code == EXIT_USAGE and "under schools/ID" in nested.err
     unknown = cli("list", "pets", env=env)
-    assert unknown.code == EXIT_CONFIG and "unknown collection 'pets'" in unknown.err
+    assert unknown.code == EXIT_USAGE and "unknown collection 'pets'" in unknown.err
+    bad_filter = cli("list", "users", "--filter", "bogus", env=env)
+    assert bad_filter.code == EXIT_USAGE and "usage error" in bad_filter.err
 
 
 def test_get(server: OneRosterServer, district: District) -> None:
@@ -442,7 +444,7 @@ def test_export_zip_and_collections(server: OneRosterServer, tmp_path: Path) -> 
     assert ran.code == EXIT_OK, ran.err
     assert set(read_package(tmp_path / "p.zip").load()) >= {"orgs", "users"}
     bad = cli("export", str(tmp_path / "x"), "--collections", "orgs,pets", env=sis_env(server))
-    assert bad.code == EXIT_CONFIG and "pets" in bad.err
+    assert bad.code == EXIT_USAGE and "pets" in bad.err
 
 
 # --- failures never leak ---------------------------------------------------------------
@@ -464,7 +466,7 @@ def test_unexpected_error_is_reported_scrubbed(
 
 def test_debug_traceback_is_scrubbed(server: OneRosterServer) -> None:
     ran = cli("--debug", "list", "pets", env=sis_env(server))
-    assert ran.code == EXIT_CONFIG and "Traceback" in ran.err
+    assert ran.code == EXIT_USAGE and "Traceback" in ran.err
 
 
 def test_ctrl_c_exits_130(server: OneRosterServer, monkeypatch: pytest.MonkeyPatch) -> None:
