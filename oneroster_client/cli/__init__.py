@@ -128,10 +128,35 @@ def run(
     return code
 
 
+# Library messages say what to pass in Python; on the command line the same advice is a
+# flag or a variable.
+_FOR_THE_COMMAND_LINE = (
+    (
+        "pass allow_insecure_http=True",
+        "pass --allow-insecure-http (or set ONEROSTER_ALLOW_INSECURE_HTTP=true)",
+    ),
+    (
+        "pass them to the auth object",
+        "set them with --client-id and ONEROSTER_CLIENT_SECRET (or the config file)",
+    ),
+    (
+        "pass it to the auth object",
+        "set it with ONEROSTER_CLIENT_SECRET (or the config file)",
+    ),
+)
+
+
+def for_the_command_line(message: str) -> str:
+    """A library message with its Python advice given as the command's flags or variables."""
+    for python, command_line in _FOR_THE_COMMAND_LINE:
+        message = message.replace(python, command_line)
+    return message
+
+
 def _report(ctx: Context, message: str, error: BaseException, *, always: bool = False) -> None:
     if ctx.args.debug or always:
         ctx.note("".join(traceback.format_exception(error)).rstrip())
-    ctx.note(f"oneroster {ctx.args.command}: {message}")
+    ctx.note(f"oneroster {ctx.args.command}: {for_the_command_line(message)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -484,3 +484,20 @@ def test_main_uses_the_process_streams(capsys: pytest.CaptureFixture[str]) -> No
 
     assert main(["--version"]) == EXIT_OK
     assert "oneroster-client" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("base_url", "advice"),
+    [
+        ("http://sis.example.org/ims/oneroster/v1p1", "--allow-insecure-http"),
+        ("https://me:pw-secret-9@sis.example.org/ims/oneroster/v1p1", "ONEROSTER_CLIENT_SECRET"),
+    ],
+)
+def test_url_errors_give_command_line_advice(
+    server: OneRosterServer, base_url: str, advice: str
+) -> None:
+    ran = cli("list", "users", env=sis_env(server, ONEROSTER_BASE_URL=base_url))
+    assert ran.code == EXIT_CONFIG
+    assert advice in ran.err
+    assert "allow_insecure_http=True" not in ran.err and "auth object" not in ran.err
+    assert "pw-secret-9" not in ran.text
