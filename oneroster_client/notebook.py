@@ -443,15 +443,18 @@ class TqdmProgress:
     """A listing ``progress`` callback that drives a ``tqdm.auto`` bar.
 
     Call it with (records received, total or ``None``), as a listing does after each
-    page; the bar's length follows the announced total. Close it when the read is over
-    (or use it as a context manager): a listing may read past an announced total, so it
-    does not close itself.
+    page; the bar's length follows the announced total. ``bar_class`` is the tqdm class
+    to draw with (``tqdm.auto.tqdm``, the notebook-aware one, by default). Close it when
+    the read is over (or use it as a context manager): a listing may read past an
+    announced total, so it does not close itself.
     """
 
-    def __init__(self, description: str, **options: Any) -> None:
-        auto = require_extra("tqdm.auto", extra="notebook", purpose="a progress bar")
+    def __init__(self, description: str, *, bar_class: Any = None, **options: Any) -> None:
+        if bar_class is None:
+            auto = require_extra("tqdm.auto", extra="notebook", purpose="a progress bar")
+            bar_class = auto.tqdm
         options.setdefault("unit", "record")
-        self._bar: Any = auto.tqdm(total=None, desc=description, **options)
+        self._bar: Any = bar_class(total=None, desc=description, **options)
 
     def __call__(self, received: int, total: int | None) -> None:
         bar = self._bar

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from oneroster_client._redact import redact_text
+from oneroster_client.notebook import TqdmProgress
 
 __all__ = [
     "FORMATS",
@@ -105,23 +106,6 @@ def write_rows(
     return len(held)
 
 
-class _Bar:
-    """A tqdm bar fed by (done, total) calls."""
-
-    def __init__(self, tqdm: Any, description: str, stream: TextIO) -> None:
-        self._bar = tqdm(desc=description, unit="rec", file=stream, leave=False)
-        self._done = 0
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if total is not None and self._bar.total != total:
-            self._bar.total = total
-        self._bar.update(max(done - self._done, 0))
-        self._done = done
-
-    def close(self) -> None:
-        self._bar.close()
-
-
 @contextmanager
 def progress_bar(description: str, stream: TextIO) -> Iterator[Progress | None]:
     """A progress callback drawing a bar on ``stream`` (standard error), or ``None``.
@@ -133,7 +117,7 @@ def progress_bar(description: str, stream: TextIO) -> Iterator[Progress | None]:
     if tqdm is None:
         yield None
         return
-    bar = _Bar(tqdm, description, stream)
+    bar = TqdmProgress(description, bar_class=tqdm, file=stream, leave=False, unit="rec")
     try:
         yield bar
     finally:
