@@ -13,6 +13,7 @@ tokens and assertions never appear in a ``repr``, a log line or an error message
 
 from __future__ import annotations
 
+import abc
 import logging
 import math
 import threading
@@ -38,7 +39,7 @@ ASSERTION_LIFETIME = 300
 RENEW_EARLY = 300.0
 
 
-class BuzzAuth(AuthBase):
+class BuzzAuth(AuthBase, abc.ABC):
     """Base of the Buzz auth plug-ins: a cached bearer token, renewed on demand.
 
     The client calls :meth:`bind` once so plug-ins that talk to Buzz (``login3``) use the
@@ -72,9 +73,9 @@ class BuzzAuth(AuthBase):
         r.headers["Authorization"] = f"Bearer {self.token()}"
         return r
 
+    @abc.abstractmethod
     def token(self) -> str:
         """The current bearer token, fetched or renewed first when needed."""
-        raise NotImplementedError
 
     def invalidate(self) -> None:
         """Forget the current token: the next request authenticates afresh."""
