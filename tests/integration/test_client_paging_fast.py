@@ -24,7 +24,7 @@ from oneroster_client.testing.district import District
 from oneroster_client.testing.generator import generate_district
 from oneroster_client.testing.hostile import Received, Reply, ScriptedServer
 
-BASE_PATH = "/ims/oneroster/v1p1"
+from .test_listing_hostile import client_for as _client
 
 
 @pytest.fixture(scope="module")
@@ -47,30 +47,6 @@ def _paged(
         return Reply(200, body={"users": page}, headers=headers, delay=delay)
 
     return script
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Received], Reply]], ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(script: Callable[[Received], Reply]) -> ScriptedServer:
-        server = ScriptedServer(script).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-def _client(server: ScriptedServer, **options: Any) -> OneRosterClient:
-    return OneRosterClient(
-        server.url(BASE_PATH),
-        auth=None,
-        timeout=2.0,
-        retry=RetryPolicy(sleep=lambda seconds: None, max_attempts=2),
-        **options,
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -71,20 +71,6 @@ def collection(
 
 def total_of(value: int | str) -> Headers:
     return lambda offset, limit, page: [("X-Total-Count", str(value))]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Received], Reply]], ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(script: Callable[[Received], Reply]) -> ScriptedServer:
-        server = ScriptedServer(script).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def client_for(server: ScriptedServer, **options: Any) -> OneRosterClient:

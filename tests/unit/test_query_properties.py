@@ -9,7 +9,6 @@ and orderBy helpers likewise take any input and either normalise it or raise Fil
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,7 +21,6 @@ from oneroster_client.query import (
     OPERATORS,
     Combined,
     F,
-    Field,
     FilterExpr,
     Predicate,
     coerce_filter,
@@ -33,15 +31,7 @@ from oneroster_client.query import (
     wire_sort,
 )
 
-BUILDERS: dict[str, Callable[[Field, Any], Predicate]] = {
-    "=": lambda field, value: field == value,
-    "!=": lambda field, value: field != value,
-    ">": lambda field, value: field > value,
-    ">=": lambda field, value: field >= value,
-    "<": lambda field, value: field < value,
-    "<=": lambda field, value: field <= value,
-    "~": lambda field, value: field.contains(value),
-}
+from .test_query import BUILDERS
 
 _SEGMENT = st.from_regex(r"[a-z][a-z0-9]{0,6}(_[a-z0-9]{1,6}){0,2}", fullmatch=True)
 _FIELD_NAMES = st.lists(_SEGMENT, min_size=1, max_size=3).map(".".join)
