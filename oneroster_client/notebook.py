@@ -21,17 +21,17 @@ from __future__ import annotations
 import contextlib
 import enum
 import html
-import importlib
 import typing
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlencode
 
 import attrs
 
+from oneroster_client._extras import require_extra
 from oneroster_client._redact import redact_url
 
 __all__ = [
@@ -72,34 +72,6 @@ class _ListingLike(Protocol):
 
 
 # --- optional dependencies ------------------------------------------------------------------
-
-
-def require_extra(module: str, *, extra: str, purpose: str) -> ModuleType:
-    """Import an optional dependency, or say which extra installs it.
-
-    Args:
-        module: the module to import, e.g. ``"pandas"`` or ``"tqdm.auto"``.
-        extra: the ``oneroster-client`` extra that installs it, e.g. ``"notebook"``.
-        purpose: what needs it, for the message, e.g. ``"to_dataframe()"``.
-
-    Returns:
-        The imported module.
-
-    Raises:
-        ModuleNotFoundError: the dependency is not installed; the message names the extra
-            and the ``pip install`` command.
-    """
-    top = module.partition(".")[0]
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name is not None and error.name.partition(".")[0] != top:
-            raise  # the package is there but one of its own dependencies is broken
-        raise ModuleNotFoundError(
-            f"{purpose} needs {top}, which is not installed: "
-            f'pip install "oneroster-client[{extra}]"',
-            name=top,
-        ) from None
 
 
 # --- HTML -----------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from typing import Any
 import attrs
 import pytest
 
+from oneroster_client._extras import require_extra
 from oneroster_client.client import OneRosterClient
 from skyward_adapter.quirks import QuirkReport, quirk_report
 from skyward_adapter.settings import SkywardSettings
@@ -115,16 +116,7 @@ def in_ci() -> bool:
 
 
 def _require_vcrpy() -> None:
-    try:
-        import vcr  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name is not None and error.name.partition(".")[0] != "vcr":
-            raise  # vcrpy is there but one of its own dependencies is broken
-        raise ModuleNotFoundError(
-            "the skyward_cassette fixture needs vcrpy, which is not installed: "
-            'pip install "oneroster-client[recording]"',
-            name="vcr",
-        ) from None
+    require_extra("vcr", extra="recording", purpose="the skyward_cassette fixture")
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urluns
 import attrs
 
 from oneroster_client import OneRosterClient
+from oneroster_client._extras import require_extra
 from oneroster_client._redact import REDACTED, secret_query_values
 from oneroster_client.endpoints import OPERATIONS
 from oneroster_client.errors import OneRosterError
@@ -1044,17 +1045,7 @@ def _strip_credentials(request: Any) -> Any:
 
 def _import_vcr() -> Any:
     """vcrpy, imported on first use (importing the adapter stays light), or a clear error."""
-    try:
-        import vcr
-    except ModuleNotFoundError as error:
-        if (error.name or "").partition(".")[0] != "vcr":
-            raise
-        raise ModuleNotFoundError(
-            "recording and replaying Skyward sessions need vcrpy: "
-            'pip install "oneroster-client[recording]"',
-            name="vcr",
-        ) from None
-    return vcr
+    return require_extra("vcr", extra="recording", purpose="recording Skyward sessions")
 
 
 def _vcr() -> vcr.VCR:
