@@ -1,36 +1,57 @@
 """Benchmark: mapping and planning a large district for Buzz rostering (no network).
 
-Run with ``python benchmarks/bench_roster.py`` (``--students 50000 --repeat 5``).
+Run with ``python benchmarks/bench_roster.py`` (``--students 50000 --repeat 5``; add
+``--classes-per-student 12`` or ``--students 160000`` for about a million enrollments).
 
-It generates a synthetic district, builds the roster snapshot straight from its records
-(what :func:`~oneroster_client.buzz.read_roster` returns after reading them over HTTP),
-and times, as the median of ``--repeat`` runs:
+The measured process holds what a rostering run holds, built the way a run builds it:
 
-* ``map``: :func:`~oneroster_client.buzz.map_roster`, snapshot to desired state;
-* ``plan (empty Buzz)``: :func:`~oneroster_client.buzz.plan_roster` against a Buzz that
-  holds nothing yet (the first run: everything is a create);
-* ``plan (up to date)``: against a Buzz that already holds everything (a routine run:
-  everything is unchanged). That Buzz state is built in memory by carrying out the
-  first plan's creates with made-up ids, so the benchmark also checks that planning
-  against it finds nothing to do.
+1. A separate process generates the district and writes, once per set of arguments, its
+   OneRoster records as 1,000-record pages and the Buzz objects an up-to-date Buzz would
+   list for it (the first plan's creates carried out with made-up ids), grouped by
+   domain as Buzz lists them. The files are kept in ``benchmarks/.cache``. Generating
+   in another process keeps the generator's memory out of the figures.
+2. This process structures the OneRoster pages with the client's own page path (the
+   converter with references shared per listing, as ``Listing`` does) into the roster
+   snapshot, maps it (timed), then lets the snapshot go as :func:`~oneroster_client.
+   buzz.sync` does.
+3. It reads the Buzz state with :func:`~oneroster_client.buzz.read_buzz_state` through a
+   stand-in for the Buzz client that hands out the written pages through the entities'
+   ``from_dict`` (the Buzz client's listing path, without HTTP), and plans against it
+   (timed): a routine run, where everything is unchanged.
+4. Peak RSS is taken there: it covers reading, mapping, reading Buzz and planning.
+5. Last, planning against an empty Buzz (the first run: everything is a create) is
+   timed; its peak is not part of the routine run's figure.
 
-Rates are records per second: OneRoster records in the snapshot for ``map``, desired
-objects (domains, users, courses, enrollments, observer links) for the plans. The
-machine is shared and noisy: quote the medians.
+Times are medians of ``--repeat`` runs (the previous result is dropped before each run,
+so repeats do not inflate the memory figure). Rates are records per second: OneRoster
+records for ``map``, desired objects (domains, users, courses, enrollments, observer
+links) for the plans. The machine is shared and noisy: quote the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
-import resource
+import json
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
-from oneroster_client.buzz import (
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _support import peak_rss_mib, rss_mib  # noqa: E402 - after the path is set
+
+from oneroster_client import _json, converter  # noqa: E402
+from oneroster_client.buzz import (  # noqa: E402
     BuzzCourse,
     BuzzEnrollment,
     BuzzState,
@@ -45,38 +66,52 @@ from oneroster_client.buzz import (
     RosterSnapshot,
     map_roster,
     plan_roster,
+    read_buzz_state,
 )
-from oneroster_client.testing import District, generate_district
+from oneroster_client.testing import COLLECTION_MODELS, generate_district  # noqa: E402
 
 T = TypeVar("T")
 
 DISTRICT_DOMAIN = "100"
+FORMAT = 2  # bump when the cached files change shape
+PAGE = 1_000
 ENTITY_TYPES: dict[str, Any] = {
     "domains": Domain,
     "users": BuzzUser,
     "courses": BuzzCourse,
     "enrollments": BuzzEnrollment,
 }
+SNAPSHOT_COLLECTIONS = {
+    "orgs": "orgs",
+    "academic_sessions": "academicSessions",
+    "courses": "courses",
+    "classes": "classes",
+    "users": "users",
+    "enrollments": "enrollments",
+}
 
 
-def snapshot_of(district: District) -> RosterSnapshot:
-    """The snapshot a full read of the district's roster collections gives."""
-    return RosterSnapshot(
-        orgs=list(district.models("orgs")),  # type: ignore[arg-type]
-        academic_sessions=list(district.models("academicSessions")),  # type: ignore[arg-type]
-        courses=list(district.models("courses")),  # type: ignore[arg-type]
-        classes=list(district.models("classes")),  # type: ignore[arg-type]
-        users=list(district.models("users")),  # type: ignore[arg-type]
-        enrollments=list(district.models("enrollments")),  # type: ignore[arg-type]
-    )
+def settings() -> RosterSettings:
+    return RosterSettings(parent_domain_id=DISTRICT_DOMAIN, student_role="2", teacher_role="3")
 
 
-def up_to_date_state(plan: Plan) -> BuzzState:
-    """The Buzz state after every create of ``plan`` landed (ids made up, in memory)."""
+ROLES = ResolvedRoles("2", "3")
+
+
+# --- preparing the files (in a process of its own) ------------------------------------
+
+
+def _write_pages(out: Any, key: dict[str, str], records: list[Any]) -> None:
+    for start in range(0, len(records), PAGE):
+        out.write(json.dumps({**key, "records": records[start : start + PAGE]}) + "\n")
+
+
+def _up_to_date(plan: Plan) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The wire dicts Buzz would list after every create of ``plan`` landed."""
     ids = (str(n) for n in itertools.count(10_000))
     created: dict[tuple[str, str], str] = {}
-    held: dict[str, dict[str, Any]] = {entity: {} for entity in ENTITY_TYPES}
-    rights: dict[tuple[str, str], RightsGrant] = {}
+    held: dict[str, list[dict[str, Any]]] = {entity: [] for entity in ENTITY_TYPES}
+    rights: list[dict[str, Any]] = []
 
     def resolve(value: Any) -> Any:
         return created[(value.entity, value.reference)] if isinstance(value, Ref) else value
@@ -84,22 +119,149 @@ def up_to_date_state(plan: Plan) -> BuzzState:
     for operation in plan.operations:
         data = {name: resolve(value) for name, value in operation.payload.items()}
         if operation.entity == "observers":
-            observer, student = operation.reference.split("->")
-            rights[(observer, student)] = RightsGrant.from_dict(data)
+            rights.append({**data, "entitytype": "U"})
             continue
         if "courseid" in data:  # a derivative copy: the source becomes the base course
             data["baseid"] = data.pop("courseid")
             data.pop("action", None)
         data["id"] = created[(operation.entity, operation.reference)] = next(ids)
-        held[operation.entity][operation.reference] = ENTITY_TYPES[operation.entity].from_dict(data)
-    return BuzzState(parent_domain_id=DISTRICT_DOMAIN, rights=rights, **held)
+        entity = ENTITY_TYPES[operation.entity].from_dict(data)
+        held[operation.entity].append(_as_listed(operation.entity, entity.to_dict()))
+    return held, rights
+
+
+def _as_listed(entity: str, item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with the fields Buzz adds in its listings (as the loopback Buzz renders
+    them): a guid, flags, creation and modification times, a version, and for
+    enrollments the effective privileges and the course named a second time."""
+    number = int(item["id"])
+    stamp = f"2024-07-{1 + number % 28:02d}T{number % 24:02d}:{number % 60:02d}:{number % 59:02d}"
+    item.update(
+        guid=str(uuid.UUID(int=number)),
+        flags="0",
+        creationdate=f"{stamp}.{number % 1000:03d}Z",
+        modifieddate=f"{stamp}.{(number * 7) % 1000:03d}Z",
+        version="1",
+    )
+    if entity == "users":
+        item["lastlogindate"] = "0001-01-01T00:00:00Z"
+    if entity == "enrollments":
+        item.update(privileges="131073", courseid=item["entityid"])
+    return item
+
+
+def prepare(folder: Path, students: int, classes: int, seed: int) -> None:
+    """Write the OneRoster pages and the up-to-date Buzz listings into ``folder``."""
+    started = time.perf_counter()
+    district = generate_district(
+        students=students, seed=seed, with_gradebook=False, classes_per_student=classes
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "oneroster.jsonl").open("w") as out:
+        for wire in SNAPSHOT_COLLECTIONS.values():
+            _write_pages(out, {"collection": wire}, district.collections[wire])
+    snapshot = RosterSnapshot(
+        **{
+            attribute: list(district.models(wire))  # type: ignore[arg-type]
+            for attribute, wire in SNAPSHOT_COLLECTIONS.items()
+        }
+    )
+    del district
+    desired = map_roster(snapshot, settings(), ROLES)
+    del snapshot
+    held, rights = _up_to_date(
+        plan_roster(desired, BuzzState(parent_domain_id=DISTRICT_DOMAIN), settings())
+    )
+    course_domain = {c["id"]: c["domainid"] for c in held["courses"]}
+    user_domain = {u["id"]: u["domainid"] for u in held["users"]}
+    with (folder / "buzz.jsonl").open("w") as out:
+        _write_pages(out, {"entity": "domains", "domain": DISTRICT_DOMAIN}, held["domains"])
+        for entity in ("users", "courses", "enrollments"):
+            by_domain: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for item in held[entity]:
+                if entity == "enrollments":
+                    item["domainid"] = course_domain.get(item["entityid"], DISTRICT_DOMAIN)
+                by_domain[str(item["domainid"])].append(item)
+            for domain, items in sorted(by_domain.items()):
+                _write_pages(out, {"entity": entity, "domain": domain}, items)
+        by_actor: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for grant in rights:
+            by_actor[str(grant["actorid"])].append(grant)
+        out.write(json.dumps({"entity": "rights", "records": by_actor}) + "\n")
+    (folder / "done").write_text(json.dumps({"user_domains": len(set(user_domain.values()))}))
+    print(f"prepared {folder.name} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+# --- the measured process ---------------------------------------------------------------
+
+
+def pages(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as lines:
+        for line in lines:
+            yield _json.loads(line)
+
+
+def read_snapshot(folder: Path) -> RosterSnapshot:
+    """The snapshot, structured page by page as ``Listing`` does (shared references)."""
+    records: dict[str, list[Any]] = {attribute: [] for attribute in SNAPSHOT_COLLECTIONS}
+    attribute_of = {wire: attribute for attribute, wire in SNAPSHOT_COLLECTIONS.items()}
+    refs: dict[str, dict[Any, Any]] = defaultdict(dict)  # one table per listing
+    for page in pages(folder / "oneroster.jsonl"):
+        wire = page["collection"]
+        items, failures = converter.structure_records(
+            page["records"], COLLECTION_MODELS[wire], strict=False, warnings=[], refs=refs[wire]
+        )
+        assert not failures, failures[:3]
+        records[attribute_of[wire]].extend(items)
+    return RosterSnapshot(**records)
+
+
+class StandInBuzz:
+    """Hands out the written Buzz pages through the entities' ``from_dict``, per domain."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "buzz.jsonl"
+        self.offsets: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.rights: dict[str, list[dict[str, Any]]] = {}
+        with self.path.open("rb") as lines:
+            offset = 0
+            for line in lines:
+                head = _json.loads(line[:80].split(b', "records"')[0] + b"}")
+                if head["entity"] == "rights":
+                    self.rights = _json.loads(line)["records"]
+                else:
+                    self.offsets[(head["entity"], head["domain"])].append(offset)
+                offset += len(line)
+
+    def _list(self, entity: str, domain: str) -> Iterator[Any]:
+        build = ENTITY_TYPES[entity].from_dict
+        with self.path.open("rb") as lines:
+            for offset in self.offsets.get((entity, str(domain)), []):
+                lines.seek(offset)
+                yield from (build(item) for item in _json.loads(lines.readline())["records"])
+
+    def list_domains(self, domain_id: str, **_: Any) -> Iterator[Domain]:
+        return self._list("domains", domain_id)
+
+    def list_users(self, domain_id: str, **_: Any) -> Iterator[BuzzUser]:
+        return self._list("users", domain_id)
+
+    def list_courses(self, domain_id: str, **_: Any) -> Iterator[BuzzCourse]:
+        return self._list("courses", domain_id)
+
+    def list_enrollments(self, domain_id: str, **_: Any) -> Iterator[BuzzEnrollment]:
+        return self._list("enrollments", domain_id)
+
+    def get_actor_rights(self, actor_id: str, **_: Any) -> list[RightsGrant]:
+        return [RightsGrant.from_dict(item) for item in self.rights.get(actor_id, [])]
 
 
 def timed(function: Callable[[], T], repeat: int) -> tuple[float, T]:
-    """Median seconds of ``repeat`` calls, and the last result."""
+    """Median seconds of ``repeat`` calls, and the last result (dropped before each call)."""
     seconds = []
     result: T | None = None
     for _ in range(repeat):
+        result = None
         gc.collect()
         started = time.perf_counter()
         result = function()
@@ -121,41 +283,79 @@ def desired_size(desired: DesiredState) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=50_000)
+    parser.add_argument("--classes-per-student", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-empty", action="store_true", help="skip the first-run plan")
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare is not None:
+        prepare(args.prepare, args.students, args.classes_per_student, args.seed)
+        return
+    name = f"roster-s{args.students}-c{args.classes_per_student}-r{args.seed}-v{FORMAT}"
+    folder = HERE / ".cache" / name
+    if not (folder / "done").exists():
+        print(f"preparing {name} in a separate process (once) ...", flush=True)
+        subprocess.run(
+            [sys.executable, __file__, "--prepare", str(folder), "--students", str(args.students),
+             "--classes-per-student", str(args.classes_per_student), "--seed", str(args.seed)],
+            check=True,
+        )  # fmt: skip
+
+    started_rss = rss_mib()
+    started = time.perf_counter()
+    snapshot = read_snapshot(folder)
+    read_s = time.perf_counter() - started
+    counts = snapshot.counts()
+    snapshot_records = sum(counts.values())
+    print(
+        f"district: {args.students:,} students, {counts['users']:,} users, "
+        f"{counts['classes']:,} classes, {counts['enrollments']:,} enrollments"
+    )
+    snapshot_rss = rss_mib()
+    map_s, desired = timed(functools.partial(map_roster, snapshot, settings(), ROLES), args.repeat)
+    mapped_rss = rss_mib()
+    del snapshot  # as sync() does once the roster is mapped
+    gc.collect()
+    objects = desired_size(desired)
 
     started = time.perf_counter()
-    district = generate_district(students=args.students, seed=args.seed, with_gradebook=False)
-    snapshot = snapshot_of(district)
-    print(f"district: {district}")
-    print(f"generated and read into models in {time.perf_counter() - started:.1f} s")
-    settings = RosterSettings(parent_domain_id=DISTRICT_DOMAIN, student_role="2", teacher_role="3")
-    roles = ResolvedRoles("2", "3")
-    snapshot_records = sum(snapshot.counts().values())
+    current = read_buzz_state(StandInBuzz(folder), settings())  # type: ignore[arg-type]
+    buzz_s = time.perf_counter() - started
+    buzz_rss = rss_mib()
+    routine_s, routine = timed(lambda: plan_roster(desired, current, settings()), args.repeat)
+    routine_peak = peak_rss_mib()
+    if routine.operations or not current.complete:
+        raise SystemExit("planning against the up-to-date state should find nothing to do")
+    buzz_objects = sum(current.managed_counts().values())
+    unchanged = sum(routine.unchanged.values())
+    first_s = 0.0
+    first_ops = 0
+    if not args.skip_empty:
+        del current, routine
+        gc.collect()
+        empty = BuzzState(parent_domain_id=DISTRICT_DOMAIN)
+        first_s, first = timed(lambda: plan_roster(desired, empty, settings()), args.repeat)
+        first_ops = len(first.operations)
 
-    map_s, desired = timed(lambda: map_roster(snapshot, settings, roles), args.repeat)
-    objects = desired_size(desired)
-    empty = BuzzState(parent_domain_id=DISTRICT_DOMAIN)
-    first_s, first = timed(lambda: plan_roster(desired, empty, settings), args.repeat)
-    current = up_to_date_state(first)
-    routine_s, routine = timed(lambda: plan_roster(desired, current, settings), args.repeat)
-
-    print(f"\nmedian of {args.repeat} runs")
-    print(f"{'step':<22}{'seconds':>10}{'records':>12}{'records/s':>14}  result")
+    print(f"\nmedian of {args.repeat} runs, JSON decoder {_json.BACKEND}")
+    print(f"{'step':<24}{'seconds':>9}{'records':>12}{'records/s':>12}  result")
     rows = [
+        ("structure OneRoster", read_s, snapshot_records, "once"),
         ("map", map_s, snapshot_records, f"{objects:,} desired objects, "
          f"{len(desired.issues):,} issues"),
-        ("plan (empty Buzz)", first_s, objects, f"{len(first.operations):,} operations"),
-        ("plan (up to date)", routine_s, objects, f"{len(routine.operations):,} operations, "
-         f"{sum(routine.unchanged.values()):,} unchanged"),
+        ("read Buzz state", buzz_s, buzz_objects, "once, from_dict without HTTP"),
+        ("plan (up to date)", routine_s, objects, f"0 operations, {unchanged:,} unchanged"),
     ]  # fmt: skip
-    for name, seconds, records, result in rows:
-        print(f"{name:<22}{seconds:>10.2f}{records:>12,}{records / seconds:>14,.0f}  {result}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {rss:,.0f} MiB")
-    if routine.operations:
-        raise SystemExit("planning against the up-to-date state should find nothing to do")
+    if not args.skip_empty:
+        rows.append(("plan (empty Buzz)", first_s, objects, f"{first_ops:,} operations"))
+    for step, seconds, records, result in rows:
+        print(f"{step:<24}{seconds:>9.2f}{records:>12,}{records / seconds:>12,.0f}  {result}")
+    print(
+        f"\nRSS (MiB): start {started_rss:,.0f}, snapshot {snapshot_rss:,.0f}, "
+        f"mapped {mapped_rss:,.0f}, Buzz state read {buzz_rss:,.0f}; "
+        f"peak of the routine run {routine_peak:,.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ accept both spellings; writers send ids as strings and numbers as numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -47,11 +48,16 @@ def _text(value: Any) -> str:
     raise WireValueError(f"expected text, got {type(value).__name__}")
 
 
+# Ids repeat across a listing (every enrollment names its user, course and domain):
+# equal ids read through this bounded cache are one shared string, not one per record.
+_shared_id = functools.lru_cache(maxsize=1 << 16)(str)
+
+
 def read_id(value: Any) -> str:
     """A Buzz id: numeric ids arrive as strings or numbers; kept as the string Buzz uses."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise WireValueError(f"expected an id (string or integer), got {type(value).__name__}")
-    return str(value)
+    return _shared_id(value)
 
 
 def read_int(value: Any) -> int:
@@ -87,17 +93,22 @@ def read_float(value: Any) -> float:
     return number
 
 
+# Enum look-ups by value are slow and a listing repeats a few values: remember them.
+_rights = functools.lru_cache(maxsize=1024)(Rights)
+_status = functools.lru_cache(maxsize=256)(EnrollmentStatus)
+
+
 def read_rights(value: Any) -> Rights:
     """A rights mask; bits without a name are kept."""
     number = read_int(value)
     if number < 0:
         raise WireValueError("a rights mask cannot be negative")
-    return Rights(number)
+    return _rights(number)
 
 
 def read_status(value: Any) -> EnrollmentStatus:
     """An enrollment status code; unknown codes are kept as ``UNKNOWN_<code>``."""
-    return EnrollmentStatus(read_int(value))
+    return _status(read_int(value))
 
 
 def parse_date(text: str) -> datetime | None:
@@ -137,12 +148,37 @@ def format_date(value: datetime | date) -> str:
     return text + "Z"
 
 
+@functools.lru_cache(maxsize=4096)
+def _read_date_text(text: str) -> tuple[datetime | None, str | None]:
+    """A date text read once: the date, and the text when writing the date back would not
+    give it again (a sentinel, a naive or offset time, other formatting), else ``None``.
+
+    Dates repeat across a listing (a term's enrollments share them), so the values are
+    shared and each text is parsed once. Both halves are immutable.
+    """
+    parsed = parse_date(text)
+    if parsed is not None and format_date(parsed) == text:
+        return parsed, None
+    return parsed, text
+
+
 def _read_text(value: Any) -> str:
     return _text(value)
 
 
 def _read_json(value: Any) -> Any:
     return value
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "id": read_id,
+    "text": _read_text,
+    "int": read_int,
+    "float": read_float,
+    "rights": read_rights,
+    "status": read_status,
+    "json": _read_json,
+}
 
 
 @attrs.frozen
@@ -157,17 +193,13 @@ class Field:
     wire: str
     kind: str = "text"
     aliases: tuple[str, ...] = ()
+    reader: Callable[[Any], Any] = attrs.field(init=False, repr=False, eq=False)
+    """Reads the wire value (dates are read by :func:`read_fields` itself)."""
 
-
-_READERS: dict[str, Callable[[Any], Any]] = {
-    "id": read_id,
-    "text": _read_text,
-    "int": read_int,
-    "float": read_float,
-    "rights": read_rights,
-    "status": read_status,
-    "json": _read_json,
-}
+    def __attrs_post_init__(self) -> None:
+        if self.kind != "date" and self.kind not in _READERS:
+            raise ValueError(f"unknown field kind {self.kind!r}")
+        object.__setattr__(self, "reader", _READERS.get(self.kind, _read_json))
 
 
 def _float_out(value: float) -> float | int:
@@ -189,35 +221,53 @@ def read_fields(
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     """Split a wire dict into attribute values, original date texts and unknown fields.
 
+    Original date texts are kept only where writing the date back would change them;
+    :func:`write_fields` writes every other date in Buzz's own format, which is the text
+    that was read.
+
     Raises:
         WireValueError: with ``args[1]`` set to the wire name of the bad field.
     """
     values: dict[str, Any] = {}
     raw_dates: dict[str, str] = {}
-    consumed: set[str] = set()
+    consumed: list[str] = []
     for field in fields:
-        key = _present_key(field, data)
-        if key is None:
-            continue
-        consumed.add(key)
+        key = field.wire
+        if key not in data:
+            alias = _present_alias(field, data)
+            if alias is None:
+                continue
+            key = alias
+        consumed.append(key)
         value = data[key]
+        if field.aliases:
+            # An alias sent alongside with the same value (listings send an enrollment's
+            # course as both entityid and courseid) is the same field, not an extra.
+            consumed += [a for a in field.aliases if a != key and data.get(a, _NO) == value]
         if value is None:
             continue
         try:
             if field.kind == "date":
-                text = _text(value)
-                raw_dates[field.wire] = text
-                values[field.attr] = parse_date(text)
+                parsed, keep = _read_date_text(_text(value))
+                if keep is not None:
+                    raw_dates[field.wire] = keep
+                values[field.attr] = parsed
             else:
-                values[field.attr] = _READERS[field.kind](value)
+                values[field.attr] = field.reader(value)
         except WireValueError as error:
             raise WireValueError(str(error), key) from None
-    extra = {key: value for key, value in data.items() if key not in consumed}
+    if len(consumed) == len(data):
+        return values, raw_dates, {}  # every key was a known field
+    known = set(consumed)
+    extra = {key: value for key, value in data.items() if key not in known}
     return values, raw_dates, extra
 
 
-def _present_key(field: Field, data: Mapping[str, Any]) -> str | None:
-    for key in (field.wire, *field.aliases):
+_NO = object()
+
+
+def _present_alias(field: Field, data: Mapping[str, Any]) -> str | None:
+    for key in field.aliases:
         if key in data:
             return key
     return None

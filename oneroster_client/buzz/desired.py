@@ -91,13 +91,16 @@ class DesiredDomain:
         reference: the school org's sourcedId.
         name: the school's name.
         userspace: the login prefix; stable (never derived from names that change).
-        source: where it comes from.
     """
 
     reference: str
     name: str
     userspace: str
-    source: SourceRecord
+
+    @property
+    def source(self) -> SourceRecord:
+        """The OneRoster record it comes from (orgs/<reference>)."""
+        return SourceRecord(collection="orgs", sourced_id=self.reference)
 
 
 @attrs.frozen(kw_only=True)
@@ -113,7 +116,6 @@ class DesiredUser:
         first_name: OneRoster ``givenName``.
         last_name: OneRoster ``familyName``.
         kind: student, teacher or observer.
-        source: where it comes from.
     """
 
     reference: str
@@ -123,7 +125,11 @@ class DesiredUser:
     first_name: str = attrs.field(repr=False)
     last_name: str = attrs.field(repr=False)
     kind: UserKind
-    source: SourceRecord
+
+    @property
+    def source(self) -> SourceRecord:
+        """The OneRoster record it comes from (users/<reference>)."""
+        return SourceRecord(collection="users", sourced_id=self.reference)
 
 
 @attrs.frozen(kw_only=True)
@@ -139,7 +145,6 @@ class DesiredCourse:
         start_date: from the class's terms; ``None`` when open.
         end_date: from the class's terms; ``None`` when open.
         term: a term label for Buzz, if any.
-        source: where it comes from.
     """
 
     reference: str
@@ -149,7 +154,11 @@ class DesiredCourse:
     start_date: datetime | None
     end_date: datetime | None
     term: str | None
-    source: SourceRecord
+
+    @property
+    def source(self) -> SourceRecord:
+        """The OneRoster record it comes from (classes/<reference>)."""
+        return SourceRecord(collection="classes", sourced_id=self.reference)
 
 
 @attrs.frozen(kw_only=True)
@@ -164,7 +173,6 @@ class DesiredEnrollment:
         status: the Buzz enrollment status (active unless the SIS says otherwise).
         start_date: enrollment dates, else the class's term dates, else ``None`` (open).
         end_date: likewise.
-        source: where it comes from.
     """
 
     reference: str
@@ -174,7 +182,11 @@ class DesiredEnrollment:
     status: EnrollmentStatus
     start_date: datetime | None
     end_date: datetime | None
-    source: SourceRecord
+
+    @property
+    def source(self) -> SourceRecord:
+        """The OneRoster record it comes from (enrollments/<reference>)."""
+        return SourceRecord(collection="enrollments", sourced_id=self.reference)
 
 
 @attrs.frozen(kw_only=True)
@@ -185,14 +197,16 @@ class DesiredObserverLink:
         observer_reference: the observer user's sourcedId.
         student_reference: the student's sourcedId.
         rights: the rights flags granted to the observer on the student.
-        source: the observer's user record (the ``agents`` link lives there or on the
-            student).
     """
 
     observer_reference: str
     student_reference: str
     rights: Rights
-    source: SourceRecord
+
+    @property
+    def source(self) -> SourceRecord:
+        """The OneRoster record it comes from (the observer's user record)."""
+        return SourceRecord(collection="users", sourced_id=self.observer_reference)
 
 
 @attrs.frozen(kw_only=True)

@@ -52,7 +52,8 @@ class BuzzEntity:
     extra: dict[str, Any] | None = attrs.field(default=None, repr=False)
     """Fields this class does not define, by wire name, written back unchanged."""
     raw_dates: dict[str, str] | None = attrs.field(default=None, repr=False, eq=False)
-    """The date texts as Buzz sent them, by wire name (keeps sentinels on write-back)."""
+    """Date texts as Buzz sent them, by wire name, where writing the date back would not
+    give the same text (sentinels, other formatting); kept for exact write-back."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -121,6 +122,7 @@ class Domain(BuzzEntity):
         Field("data", "data", "json"),
         Field("creation_date", "creationdate", "date"),
         Field("modified_date", "modifieddate", "date"),
+        Field("version", "version", "int"),
     )
 
     id: str | None = None
@@ -133,6 +135,7 @@ class Domain(BuzzEntity):
     data: Any = attrs.field(default=None, repr=False)
     creation_date: datetime | None = None
     modified_date: datetime | None = None
+    version: int | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -211,6 +214,10 @@ class BuzzCourse(BuzzEntity):
         Field("index_rule", "indexrule", "json"),
         Field("guid", "guid"),
         Field("data", "data", "json"),
+        Field("flags", "flags", "int"),
+        Field("creation_date", "creationdate", "date"),
+        Field("modified_date", "modifieddate", "date"),
+        Field("version", "version", "int"),
     )
 
     id: str | None = None
@@ -229,6 +236,10 @@ class BuzzCourse(BuzzEntity):
     index_rule: Any = None
     guid: str | None = None
     data: Any = attrs.field(default=None, repr=False)
+    flags: int | None = None
+    creation_date: datetime | None = None
+    modified_date: datetime | None = None
+    version: int | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -297,6 +308,9 @@ class BuzzEnrollment(BuzzEntity):
         Field("data", "data", "json"),
         Field("first_activity_date", "firstactivitydate", "date"),
         Field("last_activity_date", "lastactivitydate", "date"),
+        Field("creation_date", "creationdate", "date"),
+        Field("modified_date", "modifieddate", "date"),
+        Field("version", "version", "int"),
     )
 
     id: str | None = None
@@ -315,6 +329,9 @@ class BuzzEnrollment(BuzzEntity):
     data: Any = attrs.field(default=None, repr=False)
     first_activity_date: datetime | None = None
     last_activity_date: datetime | None = None
+    creation_date: datetime | None = None
+    modified_date: datetime | None = None
+    version: int | None = None
 
 
 @attrs.frozen(kw_only=True, repr=False)

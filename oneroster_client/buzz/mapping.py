@@ -43,6 +43,7 @@ users Buzz already holds, not errors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -52,6 +53,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from oneroster_client import _gc
 from oneroster_client.buzz.desired import (
     DesiredCourse,
     DesiredDomain,
@@ -113,7 +115,8 @@ def map_roster(
         The desired state. Its ``complete``, ``incomplete_reasons`` and ``changed_only``
         come from the snapshot; unreadable records of the snapshot are among its issues.
     """
-    return _Mapper(snapshot, settings, roles).run()
+    with _gc.paused():  # a district's worth of small objects; see oneroster_client._gc
+        return _Mapper(snapshot, settings, roles).run()
 
 
 class _Unmapped(Exception):
@@ -149,8 +152,22 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+_SPACE = re.compile(r"\s")
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _folded(value: object) -> str:
+    return str(value).strip().lower()
+
+
 def _role(value: object) -> str:
-    return str(value).strip().lower() if value is not None else ""
+    """A role, type or status folded for comparison (few distinct values: cached)."""
+    if value is None:
+        return ""
+    try:
+        return _folded(value)
+    except TypeError:  # unhashable: an odd vendor value
+        return str(value).strip().lower()
 
 
 class _Mapper:
@@ -178,6 +195,9 @@ class _Mapper:
         self.class_index = self._index("classes", snapshot.classes)
         self.user_index = self._index("users", snapshot.users)
         self.class_dates: dict[str, _Dates] = {}
+        self.starts: dict[date, datetime] = {}
+        self.ends: dict[date, datetime] = {}
+        self.role_ids = {"student": roles.student_role_id, "teacher": roles.teacher_role_id}
 
     def run(self) -> DesiredState:
         self._map_orgs()
@@ -246,8 +266,8 @@ class _Mapper:
             self._issue(wire, record, exc.field, exc.reason)
 
     def _is(self, kind: str, wire: str, sourced_id: str) -> bool:
-        table = self.removed if kind == "removed" else self.failed
-        return sourced_id in table.get(wire, set())
+        found = (self.removed if kind == "removed" else self.failed).get(wire)
+        return found is not None and sourced_id in found
 
     # --- orgs -----------------------------------------------------------------------------
 
@@ -275,9 +295,8 @@ class _Mapper:
                     field,
                     f"gives the same userspace as orgs/{owner}; the first by sourcedId keeps it",
                 )
-            source = SourceRecord(collection="orgs", sourced_id=org.sourced_id)
             self.state.domains[org.sourced_id] = DesiredDomain(
-                reference=org.sourced_id, name=name, userspace=userspace, source=source
+                reference=org.sourced_id, name=name, userspace=userspace
             )
 
         for org in self.org_index.values():
@@ -336,7 +355,6 @@ class _Mapper:
             start_date=dates.start,
             end_date=dates.end,
             term=dates.term,
-            source=SourceRecord(collection="classes", sourced_id=record.sourced_id),
         )
 
     def _term_dates(self, record: Class) -> _Dates:
@@ -363,11 +381,19 @@ class _Mapper:
 
     def _start(self, day: date) -> datetime:
         """The first moment of ``day`` in the district's time zone, in UTC."""
-        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
+        found = self.starts.get(day)
+        if found is None:  # few distinct days: one shared value each
+            found = datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
+            self.starts[day] = found
+        return found
 
     def _end(self, day: date) -> datetime:
         """The last second of ``day`` in the district's time zone, in UTC."""
-        return datetime.combine(day, _END_OF_DAY, tzinfo=self.zone).astimezone(UTC)
+        found = self.ends.get(day)
+        if found is None:
+            found = datetime.combine(day, _END_OF_DAY, tzinfo=self.zone).astimezone(UTC)
+            self.ends[day] = found
+        return found
 
     # --- users ----------------------------------------------------------------------------
 
@@ -437,7 +463,7 @@ class _Mapper:
             value, field = _text(user.username), "username"
         if not value:
             raise _Unmapped(field, f"is empty; the username scheme {scheme.value!r} needs it")
-        if "/" in value or any(char.isspace() for char in value):
+        if "/" in value or _SPACE.search(value):
             raise _Unmapped(
                 field, "holds a space or '/', which a Buzz login (userspace/username) cannot"
             )
@@ -483,7 +509,6 @@ class _Mapper:
             first_name=_text(user.given_name),
             last_name=_text(user.family_name),
             kind=candidate.kind,
-            source=SourceRecord(collection="users", sourced_id=user.sourced_id),
         )
 
     # --- observers ------------------------------------------------------------------------
@@ -536,7 +561,6 @@ class _Mapper:
         for observer, students in sorted(links.items()):
             if observer not in users:
                 continue
-            source = SourceRecord(collection="users", sourced_id=observer)
             for student in sorted(students):
                 known = student in users and users[student].kind is UserKind.STUDENT
                 assumed = self.changed_only and student not in self.user_index
@@ -546,7 +570,6 @@ class _Mapper:
                             observer_reference=observer,
                             student_reference=student,
                             rights=self.settings.observer_rights,
-                            source=source,
                         )
                     )
 
@@ -559,7 +582,7 @@ class _Mapper:
         if self._is("removed", "users", user_id):
             raise _Unmapped("user", f"users/{user_id} is to be deleted", deleted=True)
         role = _role(record.role)
-        role_ids = {"student": self.roles.student_role_id, "teacher": self.roles.teacher_role_id}
+        role_ids = self.role_ids
         if role not in role_ids:
             raise _Unmapped(
                 "role",
@@ -577,7 +600,6 @@ class _Mapper:
             status=EnrollmentStatus.ACTIVE,
             start_date=start,
             end_date=end,
-            source=SourceRecord(collection="enrollments", sourced_id=record.sourced_id),
         )
 
     def _check_class(self, sourced_id: str) -> None:

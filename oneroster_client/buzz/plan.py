@@ -36,6 +36,7 @@ Safety:
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -44,10 +45,12 @@ from typing import Any, TypeVar
 
 import attrs
 
+from oneroster_client import _gc
 from oneroster_client.buzz._wire import NO_END, NO_START
 from oneroster_client.buzz.current import BuzzState
 from oneroster_client.buzz.desired import (
     DesiredCourse,
+    DesiredDomain,
     DesiredEnrollment,
     DesiredState,
     DesiredUser,
@@ -171,6 +174,12 @@ def format_buzz_date(value: datetime | None, open_end: str) -> str:
     """A date as sent to Buzz (UTC, whole seconds), or the open sentinel for ``None``."""
     if value is None:
         return open_end
+    return _buzz_date_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _buzz_date_text(value: datetime) -> str:
+    # A district has few distinct dates (terms, enrollment starts): format each once.
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -188,6 +197,7 @@ def _fold(text: str | None) -> str:
 
 
 DomainId = str | Ref
+_Desired = DesiredDomain | DesiredUser | DesiredCourse | DesiredEnrollment
 T = TypeVar("T")
 _COLLECTIONS = {
     "domains": "orgs",
@@ -237,13 +247,14 @@ class _Planner:
         reference: str,
         existing: tuple[str, dict[str, Any]] | None,
         wanted: dict[str, Any],
-        source: SourceRecord,
+        origin: _Desired,
     ) -> None:
         """Plan an update of the fields that differ, or count the object unchanged."""
         if existing is None:
             return
         buzz_id, have = existing
-        changes = _diff(wanted, have)
+        # Most objects are unchanged on a routine run: one comparison at C speed first.
+        changes = () if wanted == have else _diff(wanted, have)
         if not changes:
             self.unchanged[entity] += 1
             return
@@ -259,7 +270,7 @@ class _Planner:
                 buzz_id=buzz_id,
                 payload=payload,
                 changes=changes,
-                source=source,
+                source=origin.source,
             )
         )
 
@@ -298,7 +309,7 @@ class _Planner:
             found = self.current.domains.get(reference)
             if found is not None and found.id:
                 have = {"name": found.name, "userspace": found.userspace}
-                self.upsert("domains", reference, (found.id, have), wanted, domain.source)
+                self.upsert("domains", reference, (found.id, have), wanted, domain)
                 continue
             payload = {"parentid": self.current.parent_domain_id, **wanted}
             payload["reference"] = reference
@@ -323,7 +334,7 @@ class _Planner:
             if found is not None and found.id:
                 self.user_ids[reference] = found.id
                 have = _current_user_fields(found)
-                self.upsert("users", reference, (found.id, have), wanted, user.source)
+                self.upsert("users", reference, (found.id, have), wanted, user)
                 continue
             self.user_ids[reference] = Ref("users", reference)
             self.add(_create("users", reference, {**wanted, "reference": reference}, user.source))
@@ -377,7 +388,7 @@ class _Planner:
                     "term": found.term or "",
                 }
                 wanted = self.dates_left_alone(wanted)
-                self.upsert("courses", reference, (found.id, have), wanted, course.source)
+                self.upsert("courses", reference, (found.id, have), wanted, course)
                 continue
             self.course_ids[reference] = Ref("courses", reference)
             payload = {**wanted, "reference": reference}
@@ -423,7 +434,7 @@ class _Planner:
             if found is not None and found.id:
                 have = _current_enrollment_fields(found)
                 wanted = self.dates_left_alone(wanted)
-                self.upsert("enrollments", reference, (found.id, have), wanted, enrollment.source)
+                self.upsert("enrollments", reference, (found.id, have), wanted, enrollment)
                 continue
             payload = {**wanted, "reference": reference}
             self.add(_create("enrollments", reference, payload, enrollment.source))
@@ -849,6 +860,11 @@ def plan_roster(desired: DesiredState, current: BuzzState, settings: RosterSetti
     Returns:
         The plan; nothing is sent. ``plan.held`` tells whether it needs approval.
     """
+    with _gc.paused():  # a district's worth of small objects; see oneroster_client._gc
+        return _plan(desired, current, settings)
+
+
+def _plan(desired: DesiredState, current: BuzzState, settings: RosterSettings) -> Plan:
     suppressed = _suppressed(desired, current)
     both_complete = desired.complete and current.complete
     planner = _Planner(

@@ -98,10 +98,37 @@ def test_listing_alias_courseid_is_read_and_written_as_entityid() -> None:
     assert enrollment.to_dict() == {"id": "5", "entityid": "9"}
 
 
-def test_alias_next_to_the_primary_name_is_kept_in_extra() -> None:
+def test_alias_next_to_the_primary_name_with_the_same_value_is_the_same_field() -> None:
+    # Listings send an enrollment's course as both entityid and courseid.
     enrollment = BuzzEnrollment.from_dict({"id": "5", "entityid": "9", "courseid": "9"})
-    assert enrollment.extra == {"courseid": "9"}
-    assert enrollment.to_dict()["courseid"] == "9"
+    assert enrollment.course_id == "9"
+    assert enrollment.extra is None
+    assert enrollment.to_dict() == {"id": "5", "entityid": "9"}
+
+
+def test_alias_next_to_the_primary_name_with_another_value_is_kept_in_extra() -> None:
+    enrollment = BuzzEnrollment.from_dict({"id": "5", "entityid": "9", "courseid": "8"})
+    assert enrollment.course_id == "9"
+    assert enrollment.extra == {"courseid": "8"}
+    assert enrollment.to_dict()["courseid"] == "8"
+
+
+def test_dates_in_buzz_format_keep_no_raw_text_and_others_round_trip() -> None:
+    data = {
+        "id": "5",
+        "startdate": "2026-08-20T00:00:00Z",
+        "enddate": "9999-12-31T00:00:00Z",
+        "creationdate": "2026-08-01T10:11:12.345Z",
+        "modifieddate": "2026-08-01T10:11:12+02:00",
+    }
+    enrollment = BuzzEnrollment.from_dict(data)
+    assert enrollment.raw_dates == {
+        "enddate": "9999-12-31T00:00:00Z",
+        "modifieddate": "2026-08-01T10:11:12+02:00",
+    }
+    assert enrollment.to_dict() == data
+    again = BuzzEnrollment.from_dict(dict(data))
+    assert again.start_date is enrollment.start_date  # equal texts share one value
 
 
 def test_unknown_fields_are_kept_and_written_back() -> None:

@@ -29,7 +29,6 @@ from oneroster_client.buzz.desired import (
     DesiredObserverLink,
     DesiredState,
     DesiredUser,
-    SourceRecord,
     UserKind,
 )
 from oneroster_client.buzz.plan import Action, Plan, plan_roster
@@ -42,10 +41,6 @@ DISTRICT_SEED = {
     "domains": [{"id": "10", "name": "District", "userspace": "district", "parentid": "1"}]
 }
 TERM_START = datetime(2026, 8, 20, tzinfo=UTC)
-
-
-def _source(collection: str, sourced_id: str) -> SourceRecord:
-    return SourceRecord(collection=collection, sourced_id=sourced_id)
 
 
 @attrs.frozen
@@ -67,10 +62,7 @@ def district(shape: Shape = Shape()) -> DesiredState:
     for s in range(shape.schools):
         school, course = f"s-{s}", f"cls-{s}"
         desired.domains[school] = DesiredDomain(
-            reference=school,
-            name=f"School {s}",
-            userspace=f"school{s}",
-            source=_source("orgs", school),
+            reference=school, name=f"School {s}", userspace=f"school{s}"
         )
         desired.courses[course] = DesiredCourse(
             reference=course,
@@ -80,7 +72,6 @@ def district(shape: Shape = Shape()) -> DesiredState:
             start_date=TERM_START if shape.dated else None,
             end_date=TERM_START + timedelta(days=280) if shape.dated else None,
             term=None,
-            source=_source("classes", course),
         )
         members = [(f"tch-{s}", UserKind.TEACHER, "3")] + [
             (f"stu-{s}-{n}", UserKind.STUDENT, "2") for n in range(shape.students)
@@ -92,10 +83,7 @@ def district(shape: Shape = Shape()) -> DesiredState:
         desired.users[observer] = _user(observer, "s-0", UserKind.OBSERVER, shape.surname)
         desired.observer_links.append(
             DesiredObserverLink(
-                observer_reference=observer,
-                student_reference=f"stu-0-{n}",
-                rights=Rights.READ_USER,
-                source=_source("users", observer),
+                observer_reference=observer, student_reference=f"stu-0-{n}", rights=Rights.READ_USER
             )
         )
     return desired
@@ -110,7 +98,6 @@ def _user(reference: str, school: str, kind: UserKind, surname: str) -> DesiredU
         first_name="Ada",
         last_name=surname,
         kind=kind,
-        source=_source("users", reference),
     )
 
 
@@ -133,7 +120,6 @@ def _add_member(
         status=shape.status,
         start_date=None,
         end_date=None,
-        source=_source("enrollments", reference),
     )
 
 

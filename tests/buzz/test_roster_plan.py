@@ -54,17 +54,13 @@ def _user(
         "last_name": f"Last {ref}",
     }
     fields.update(kw)
-    return DesiredUser(
-        reference=ref, domain_reference=domain, kind=kind, source=_source("users", ref), **fields
-    )
+    return DesiredUser(reference=ref, domain_reference=domain, kind=kind, **fields)
 
 
 def world(students: int = 4, *, base_course: str | None = None) -> DesiredState:
     """One school, ``students`` students in one class, a teacher and an observer."""
     desired = DesiredState()
-    desired.domains["s-1"] = DesiredDomain(
-        reference="s-1", name="North High", userspace="north", source=_source("orgs", "s-1")
-    )
+    desired.domains["s-1"] = DesiredDomain(reference="s-1", name="North High", userspace="north")
     desired.users["tch-1"] = _user("tch-1", "s-1", UserKind.TEACHER)
     desired.users["obs-1"] = _user("obs-1", "s-1", UserKind.OBSERVER, email="")
     desired.courses["cls-1"] = DesiredCourse(
@@ -75,7 +71,6 @@ def world(students: int = 4, *, base_course: str | None = None) -> DesiredState:
         start_date=START,
         end_date=END,
         term="2026-27",
-        source=_source("classes", "cls-1"),
     )
     members = [("tch-1", "3")] + [(f"stu-{n}", "2") for n in range(students)]
     for n in range(students):
@@ -90,15 +85,11 @@ def world(students: int = 4, *, base_course: str | None = None) -> DesiredState:
             status=EnrollmentStatus.ACTIVE,
             start_date=None,
             end_date=None,
-            source=_source("enrollments", ref),
         )
     if students:
         desired.observer_links.append(
             DesiredObserverLink(
-                observer_reference="obs-1",
-                student_reference="stu-0",
-                rights=Rights.READ_USER,
-                source=_source("users", "obs-1"),
+                observer_reference="obs-1", student_reference="stu-0", rights=Rights.READ_USER
             )
         )
     return desired
@@ -563,7 +554,6 @@ def test_an_incremental_read_links_changed_records_to_unchanged_ones_in_buzz(
         status=EnrollmentStatus.ACTIVE,
         start_date=START,
         end_date=None,
-        source=_source("enrollments", "enr-late"),
     )
     link = attrs.evolve(full.observer_links[0], student_reference="stu-1")
     changed = DesiredState(enrollments={"enr-late": late}, observer_links=[link], changed_only=True)

@@ -51,10 +51,7 @@ def district(schools: int = 2, students: int = 10) -> DesiredState:
     for s in range(schools):
         school, course = f"s-{s}", f"cls-{s}"
         desired.domains[school] = DesiredDomain(
-            reference=school,
-            name=f"School {s}",
-            userspace=f"school{s}",
-            source=_source("orgs", school),
+            reference=school, name=f"School {s}", userspace=f"school{s}"
         )
         desired.courses[course] = DesiredCourse(
             reference=course,
@@ -64,7 +61,6 @@ def district(schools: int = 2, students: int = 10) -> DesiredState:
             start_date=datetime(2026, 8, 20, tzinfo=UTC),
             end_date=None,
             term=None,
-            source=_source("classes", course),
         )
         for n in range(students):
             user, enrollment = f"stu-{s}-{n}", f"enr-{s}-{n}"
@@ -76,7 +72,6 @@ def district(schools: int = 2, students: int = 10) -> DesiredState:
                 first_name="F",
                 last_name="L",
                 kind=UserKind.STUDENT,
-                source=_source("users", user),
             )
             desired.enrollments[enrollment] = DesiredEnrollment(
                 reference=enrollment,
@@ -86,7 +81,6 @@ def district(schools: int = 2, students: int = 10) -> DesiredState:
                 status=EnrollmentStatus.ACTIVE,
                 start_date=None,
                 end_date=None,
-                source=_source("enrollments", enrollment),
             )
     return desired
 
@@ -435,10 +429,7 @@ def test_an_incremental_read_revokes_the_rights_of_a_deleted_observer(
         synced.users["stu-0-0"], reference="obs-1", username="obs1", kind=UserKind.OBSERVER
     )
     link = DesiredObserverLink(
-        observer_reference="obs-1",
-        student_reference="stu-0-0",
-        rights=Rights.READ_USER,
-        source=_source("users", "obs-1"),
+        observer_reference="obs-1", student_reference="stu-0-0", rights=Rights.READ_USER
     )
     other = attrs.evolve(link, student_reference="stu-0-1")
     full = attrs.evolve(synced, users={**synced.users, "obs-1": observer}, observer_links=[link])
