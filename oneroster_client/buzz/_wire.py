@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -218,7 +219,7 @@ def _write_value(kind: str, value: Any) -> Any:
 
 def read_fields(
     fields: tuple[Field, ...], data: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, Any], Mapping[str, str], dict[str, Any]]:
     """Split a wire dict into attribute values, original date texts and unknown fields.
 
     Original date texts are kept only where writing the date back would change them;
@@ -230,20 +231,23 @@ def read_fields(
     """
     values: dict[str, Any] = {}
     raw_dates: dict[str, str] = {}
-    consumed: list[str] = []
-    for field in fields:
-        key = field.wire
-        if key not in data:
-            alias = _present_alias(field, data)
-            if alias is None:
+    extra: dict[str, Any] = {}
+    by_key = _keyed(fields)
+    for key, value in data.items():  # the keys sent, not every field there could be
+        found = by_key.get(key)
+        if found is None:
+            extra[key] = value
+            continue
+        field, is_alias = found
+        if is_alias:
+            first = _first_present(field, data, key)
+            if first != key:
+                # The field came under an earlier name too. Sent twice with one value
+                # (listings name an enrollment's course as entityid and courseid) it is
+                # one field; with another value the second is kept as it came.
+                if data[first] != value:
+                    extra[key] = value
                 continue
-            key = alias
-        consumed.append(key)
-        value = data[key]
-        if field.aliases:
-            # An alias sent alongside with the same value (listings send an enrollment's
-            # course as both entityid and courseid) is the same field, not an extra.
-            consumed += [a for a in field.aliases if a != key and data.get(a, _NO) == value]
         if value is None:
             continue
         try:
@@ -256,21 +260,39 @@ def read_fields(
                 values[field.attr] = field.reader(value)
         except WireValueError as error:
             raise WireValueError(str(error), key) from None
-    if len(consumed) == len(data):
-        return values, raw_dates, {}  # every key was a known field
-    known = set(consumed)
-    extra = {key: value for key, value in data.items() if key not in known}
-    return values, raw_dates, extra
+    return values, (_shared_texts(tuple(raw_dates.items())) if raw_dates else raw_dates), extra
 
 
-_NO = object()
+@functools.lru_cache(maxsize=1024)
+def _shared_texts(items: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    # Records that keep date texts mostly keep the same ones (a user who never logged in
+    # has lastlogindate 0001-01-01T00:00:00Z): one read-only mapping for all of them.
+    return MappingProxyType(dict(items))
 
 
-def _present_alias(field: Field, data: Mapping[str, Any]) -> str | None:
-    for key in field.aliases:
+_KEYED: dict[int, tuple[tuple[Field, ...], dict[str, tuple[Field, bool]]]] = {}
+
+
+def _keyed(fields: tuple[Field, ...]) -> dict[str, tuple[Field, bool]]:
+    """Each wire name and alias of ``fields`` -> (its field, whether it is an alias)."""
+    cached = _KEYED.get(id(fields))
+    if cached is not None and cached[0] is fields:
+        return cached[1]
+    table: dict[str, tuple[Field, bool]] = {}
+    for field in fields:
+        table.setdefault(field.wire, (field, False))
+        for alias in field.aliases:
+            table.setdefault(alias, (field, True))
+    _KEYED[id(fields)] = (fields, table)  # the tuple is kept: its id is never reused
+    return table
+
+
+def _first_present(field: Field, data: Mapping[str, Any], sent: str) -> str:
+    """The first of the field's names that ``data`` holds (``sent`` is one of them)."""
+    for key in (field.wire, *field.aliases):
         if key in data:
             return key
-    return None
+    return sent
 
 
 def write_fields(

@@ -51,7 +51,7 @@ class BuzzEntity:
 
     extra: dict[str, Any] | None = attrs.field(default=None, repr=False)
     """Fields this class does not define, by wire name, written back unchanged."""
-    raw_dates: dict[str, str] | None = attrs.field(default=None, repr=False, eq=False)
+    raw_dates: Mapping[str, str] | None = attrs.field(default=None, repr=False, eq=False)
     """Date texts as Buzz sent them, by wire name, where writing the date back would not
     give the same text (sentinels, other formatting); kept for exact write-back."""
 
