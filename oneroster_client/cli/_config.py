@@ -335,7 +335,7 @@ def add_flags(
             setting.flag,
             dest=setting.dest,
             default=argparse.SUPPRESS,
-            type=None if setting.parse is str else _flag_type(setting.parse),
+            type=str if setting.parse is str else _flag_type(setting.parse),
             choices=setting.choices,
             metavar=None if setting.choices else setting.flag.lstrip("-").upper().replace("-", "_"),
             help=f"{setting.help} ({where})",
