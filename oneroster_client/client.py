@@ -58,7 +58,7 @@ from oneroster_client.retry import RetryPolicy
 from oneroster_client.status import StatusInfo, warnings_from_body
 from oneroster_client.transport import USER_AGENT, Response, Transport
 
-__all__ = ["ListOptions", "OneRosterClient", "WriteResult"]
+__all__ = ["ListOptions", "OneRosterClient", "WriteResult", "sourced_id_problem"]
 
 logger = logging.getLogger("oneroster_client")
 
@@ -441,7 +441,7 @@ class OneRosterClient:
         auth: an auth plug-in: :class:`~oneroster_client.auth.OAuth1`,
             :class:`~oneroster_client.auth.OAuth2ClientCredentials`,
             :class:`~oneroster_client.auth.BearerToken` (or ``None`` for an open server).
-        timeout: seconds per request, or ``(connect, read)``.
+        timeout: seconds per request, or ``(connect, read)``: finite and more than 0.
         retry: the :class:`~oneroster_client.retry.RetryPolicy`.
         session: a ``requests.Session`` to use; the client creates one otherwise.
         page_size: default ``limit`` for listings (servers may serve fewer; paging copes).
@@ -668,30 +668,39 @@ def _check_count(name: str, value: object) -> None:
         raise ConfigurationError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
-def _checked_id(op: Operation, name: str, value: object) -> str:
-    """A sourcedId fit for a URL path segment, or a :class:`ConfigurationError`.
+def sourced_id_problem(value: object) -> str | None:
+    """What makes ``value`` unfit as a sourcedId in a URL path segment, or ``None``.
 
     ``.`` and ``..`` would be read as path steps by URL layers (RFC 3986 section 5.2.4),
     so ``classes.students("..")`` would ask for another collection; control characters
     have no place in an identifier.
+
+    Returns:
+        The problem, phrased to follow the value's name (``"must be ..."``, ``"is ..."``).
     """
-    where = f"{op.attribute}.{op.name}()"
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"{where}: {name} must be a non-empty sourcedId")
+        return "must be a non-empty sourcedId"
     control = _CONTROL.search(value)
     if control is not None:
-        raise ConfigurationError(
-            f"{where}: {name} contains a control character "
-            f"(U+{ord(control.group()):04X} at position {control.start()}); "
-            "a sourcedId never does"
+        return (
+            f"contains a control character (U+{ord(control.group()):04X} at position "
+            f"{control.start()}); a sourcedId never does"
         )
     trimmed = value.strip()
     if trimmed in (".", ".."):
-        raise ConfigurationError(
-            f"{where}: {name} {trimmed!r} is not a sourcedId: in a URL it means "
-            "this or the parent collection, so the request would read other records"
+        return (
+            f"{trimmed!r} is not a sourcedId: in a URL it means this or the parent "
+            "collection, so the request would read other records"
         )
-    return trimmed
+    return None
+
+
+def _checked_id(op: Operation, name: str, value: object) -> str:
+    """A sourcedId fit for a URL path segment, or a :class:`ConfigurationError`."""
+    problem = sourced_id_problem(value)
+    if problem is not None:
+        raise ConfigurationError(f"{op.attribute}.{op.name}(): {name} {problem}")
+    return str(value).strip()
 
 
 def _body_or_none(response: Response) -> Any:

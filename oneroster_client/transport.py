@@ -50,6 +50,7 @@ __all__ = [
     "Transport",
     "check_max_response_bytes",
     "check_request_deadline",
+    "check_timeout",
     "encode_query",
     "read_limited_body",
 ]
@@ -208,7 +209,8 @@ class Transport:
 
     Raises:
         ConfigurationError: the base URL is invalid (see
-            :func:`oneroster_client._urls.check_service_url`), or a limit is not a
+            :func:`oneroster_client._urls.check_service_url`), the timeout is not a
+            finite number of seconds more than 0 (or a pair of them), or a limit is not a
             positive number.
     """
 
@@ -234,7 +236,7 @@ class Transport:
             allow_insecure_http=allow_insecure_http,
         )
         self.auth = auth
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.request_deadline = check_request_deadline(request_deadline, timeout)
         self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -440,6 +442,47 @@ def _read_timeout(timeout: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+_TIMEOUT_RANGE = (
+    "a finite number of seconds more than 0 (e.g. 30), or a (connect, read) pair of them"
+)
+
+
+def _seconds(value: Any) -> float | None:
+    """``value`` as seconds when it is a finite number more than 0, else ``None``."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def check_timeout(value: Any) -> float | tuple[float, float]:
+    """``value`` checked as a request timeout: seconds, or a ``(connect, read)`` pair.
+
+    A timeout of 0 would fail every request, a negative one is meaningless, and NaN or
+    infinity (or ``None``) would let a silent server hold a request for ever.
+
+    Raises:
+        ConfigurationError: naming ``timeout`` and the allowed range.
+    """
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise ConfigurationError(
+                f"timeout must be {_TIMEOUT_RANGE}; got a sequence of {len(value)} values"
+            )
+        connect, read = (_seconds(part) for part in value)
+        wrong = [name for name, part in (("connect", connect), ("read", read)) if part is None]
+        if connect is None or read is None:
+            parts = " and ".join(wrong) + (" parts are" if len(wrong) == 2 else " part is")
+            raise ConfigurationError(
+                f"timeout must be {_TIMEOUT_RANGE}; the {parts} not, in {tuple(value)!r}"
+            )
+        return (connect, read)
+    seconds = _seconds(value)
+    if seconds is None:
+        raise ConfigurationError(f"timeout must be {_TIMEOUT_RANGE}; got {value!r}")
+    return seconds
 
 
 def check_request_deadline(value: Any, timeout: Any) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -137,8 +138,16 @@ def _check_settings(
         )
     if not renew_margin >= 0:
         raise ConfigurationError(f"renew_margin must be >= 0 seconds, got {renew_margin!r}")
-    if not timeout > 0:
-        raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if (
+        not isinstance(timeout, int | float)
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        # 0 fails every token request; NaN or infinity would wait on a silent server for ever.
+        raise ConfigurationError(
+            f"timeout must be a finite number of seconds more than 0 (e.g. 30), got {timeout!r}"
+        )
 
 
 def _token_retry_policy(retry: RetryPolicy) -> RetryPolicy:

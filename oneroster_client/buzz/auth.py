@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -237,23 +238,63 @@ class BuzzJWTAuth(BuzzAuth):
         )
 
 
+_PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+_PEM_FORM = (
+    "the RSA private key in PEM form ('-----BEGIN PRIVATE KEY-----' or "
+    "'-----BEGIN RSA PRIVATE KEY-----')"
+)
+
+
 def _import_rsa_key(private_key: str | bytes) -> Any:
-    """Read the RSA private key (joserfc is authlib's JOSE implementation)."""
+    """Read the RSA private key (joserfc is authlib's JOSE implementation).
+
+    A key that cannot be read is described by its PEM label only (never its content):
+    no PEM block at all, a public key or certificate, an encrypted key, or a private
+    key of another kind.
+    """
     from joserfc.errors import JoseError
     from joserfc.jwk import RSAKey
 
     if not isinstance(private_key, str | bytes) or not private_key:
-        raise ConfigurationError("private_key is required: the RSA private key in PEM form")
+        raise ConfigurationError(f"private_key is required: {_PEM_FORM}")
     try:
         key = RSAKey.import_key(private_key)
     except (JoseError, ValueError, TypeError):
         key = None
     if key is None or not key.is_private:
-        raise ConfigurationError(
-            "private_key cannot sign RS256 assertions: pass the RSA private key in PEM form "
-            "('-----BEGIN PRIVATE KEY-----...'), not the public key"
-        )
+        raise ConfigurationError(_key_problem(private_key, key is not None))
     return key
+
+
+def _key_problem(private_key: str | bytes, is_rsa_public: bool) -> str:
+    """What is wrong with a ``private_key`` that cannot sign, from its PEM label."""
+    text = private_key.decode("ascii", "replace") if isinstance(private_key, bytes) else private_key
+    labels = _PEM_LABEL.findall(text)
+    label = labels[0] if labels else ""
+    cannot = "private_key cannot sign RS256 assertions"
+    if is_rsa_public or "PUBLIC KEY" in label or "CERTIFICATE" in label:
+        what = "a certificate" if "CERTIFICATE" in label else "a public key"
+        return (
+            f"{cannot}: it is {what}, but signing needs the private key; pass {_PEM_FORM} "
+            "(the public key is the one registered with Buzz)"
+        )
+    if not labels:
+        return (
+            f"{cannot}: it is not a PEM key at all (no '-----BEGIN ...-----' line); "
+            f"pass {_PEM_FORM}"
+        )
+    if "ENCRYPTED" in label or "Proc-Type: 4,ENCRYPTED" in text:
+        return (
+            f"{cannot}: the key is encrypted with a passphrase; pass it unencrypted, e.g. "
+            "from 'openssl pkey -in key.pem -out plain-key.pem'"
+        )
+    if "PRIVATE KEY" in label:
+        return (
+            f"{cannot}: it is a PEM block labelled {label!r} that is not a readable RSA "
+            "private key (another key type such as EC, or a damaged copy; Buzz signs with "
+            f"RSA, RS256); pass {_PEM_FORM}"
+        )
+    return f"{cannot}: it is a PEM block labelled {label!r}, not a private key; pass {_PEM_FORM}"
 
 
 def _lifetime(value: Any) -> float:

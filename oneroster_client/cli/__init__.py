@@ -19,6 +19,7 @@ from typing import TextIO
 
 from oneroster_client import __version__
 from oneroster_client.cli import buzz, demo, read, serve
+from oneroster_client.cli._advice import for_the_command_line
 from oneroster_client.cli._common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -53,14 +54,16 @@ exit codes: 0 success; 1 failure (a run stopped or records failed, a check faile
 mapped or were refused); 5 configuration error; 130 interrupted. See docs/cli.md."""
 
 
-def _settings_parent(sections: tuple[str, ...], title: str) -> argparse.ArgumentParser:
+def _settings_parent(
+    sections: tuple[str, ...], title: str, only: tuple[str, ...] | None = None
+) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "--config",
         metavar="PATH",
         help=f"a TOML settings file (default: ${CONFIG_ENV}, else none)",
     )
-    add_flags(parent, sections, title)
+    add_flags(parent, sections, title, only)
     return parent
 
 
@@ -83,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(commands, Formatter)
     read.add_parsers(commands, [sis], Formatter)
     buzz.add_parsers(commands, [both], Formatter)
-    serve.add_parsers(commands, [sis], Formatter)
+    # The loopback server takes only the client id (and the secret) of the settings.
+    served = _settings_parent(("sis",), "Client credentials served", only=serve.SETTINGS_USED)
+    serve.add_parsers(commands, [served], Formatter)
     return parser
 
 
@@ -126,31 +131,6 @@ def run(
         _report(ctx, f"internal error ({type(error).__name__}): {error}", error, always=True)
         return EXIT_FAILED
     return code
-
-
-# Library messages say what to pass in Python; on the command line the same advice is a
-# flag or a variable.
-_FOR_THE_COMMAND_LINE = (
-    (
-        "pass allow_insecure_http=True",
-        "pass --allow-insecure-http (or set ONEROSTER_ALLOW_INSECURE_HTTP=true)",
-    ),
-    (
-        "pass them to the auth object",
-        "set them with --client-id and ONEROSTER_CLIENT_SECRET (or the config file)",
-    ),
-    (
-        "pass it to the auth object",
-        "set it with ONEROSTER_CLIENT_SECRET (or the config file)",
-    ),
-)
-
-
-def for_the_command_line(message: str) -> str:
-    """A library message with its Python advice given as the command's flags or variables."""
-    for python, command_line in _FOR_THE_COMMAND_LINE:
-        message = message.replace(python, command_line)
-    return message
 
 
 def _report(ctx: Context, message: str, error: BaseException, *, always: bool = False) -> None:

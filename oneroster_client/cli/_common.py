@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from oneroster_client._urls import check_service_url
 from oneroster_client.cli._config import CONFIG_ENV, SETTINGS, Resolved, load_file, resolve
 from oneroster_client.cli._output import scrubbed
+from oneroster_client.client import sourced_id_problem
 from oneroster_client.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -44,6 +47,19 @@ EXIT_CONFIG = 5
 """Configuration error: settings missing or invalid; nothing was attempted."""
 EXIT_INTERRUPTED = 130
 """Interrupted with Ctrl-C."""
+
+_URL_LABELS = {
+    "sis.base_url": "the OneRoster base URL",
+    "sis.token_url": "the OAuth 2 token URL",
+    "buzz.base_url": "the Buzz URL",
+    "buzz.token_url": "the Buzz token URL",
+}
+_URL_EXAMPLES = {
+    "sis.base_url": "https://sis.example.org/ims/oneroster/v1p1",
+    "sis.token_url": "https://sis.example.org/oauth/token",
+    "buzz.base_url": "https://backgroundapi.agilixbuzz.com",
+    "buzz.token_url": "https://backgroundapi.agilixbuzz.com/api/oauth/token",
+}
 
 USER_AGENT_HELP = "e.g. 'district-sync/1.0 (Example USD; it@example.org)'"
 
@@ -134,20 +150,48 @@ class Context:
         if self.settings["sis.kind"] == "skyward":
             from skyward_adapter import connect
 
-            return connect(self.skyward(passback=passback), timeout=self.settings["sis.timeout"])
+            return connect(self.skyward(passback=passback), **self.skyward_options())
         return self._generic_client()
+
+    def skyward_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``skyward_adapter.connect`` the settings give."""
+        return {
+            "timeout": self.settings["sis.timeout"],
+            "client_auth": self.settings["sis.client_auth"],
+        }
+
+    def url(self, name: str, *, allow_query: bool = False) -> Any:
+        """A URL setting, checked as the library will check it, so that a problem names
+        where the value came from (flag, environment variable or file).
+
+        Raises:
+            ConfigurationError: the URL would be refused; the message names its source.
+        """
+        value = self.settings[name]
+        if value in (None, ""):
+            return value
+        where = self.settings.where(name)
+        label = _URL_LABELS[name] + ("" if where == "default" else f" (from {where})")
+        check_service_url(
+            value,
+            name=label,
+            example=_URL_EXAMPLES[name],
+            allow_insecure_http=self.settings["sis.allow_insecure_http"],
+            allow_query=allow_query,
+        )
+        return value
 
     def skyward(self, *, passback: bool = False) -> SkywardSettings:
         """The SIS settings as Skyward settings."""
         from skyward_adapter import SkywardSettings
 
-        (base_url,) = self.require("sis.base_url")
+        self.require("sis.base_url")
         values = self.settings.values
         options: dict[str, Any] = {
-            "base_url": base_url,
+            "base_url": self.url("sis.base_url"),
             "key": values["sis.client_id"],
             "secret": values["sis.client_secret"],
-            "token_url": values["sis.token_url"],
+            "token_url": self.url("sis.token_url", allow_query=True),
             "auth": values["sis.auth"],
             "access_token": values["sis.access_token"],
             "page_size": values["sis.page_size"],
@@ -161,8 +205,9 @@ class Context:
     def _generic_client(self) -> OneRosterClient:
         from oneroster_client.client import OneRosterClient
 
-        (base_url,) = self.require("sis.base_url")
+        self.require("sis.base_url")
         values = self.settings.values
+        base_url = self.url("sis.base_url")
         return OneRosterClient(
             base_url,
             auth=self._generic_auth(),
@@ -184,12 +229,14 @@ class Context:
         if mode == "oauth1":
             key, secret = self.require("sis.client_id", "sis.client_secret")
             return OAuth1(key, secret)
-        token_url, key, secret = self.require("sis.token_url", "sis.client_id", "sis.client_secret")
+        _, key, secret = self.require("sis.token_url", "sis.client_id", "sis.client_secret")
         return OAuth2ClientCredentials(
-            token_url,
+            self.url("sis.token_url", allow_query=True),
             key,
             secret,
             scopes=(values["sis.scopes"] or "").split(),
+            # 'auto' is HTTP Basic, the OAuth 2 default (RFC 6749 section 2.3.1).
+            client_auth="body" if values["sis.client_auth"] == "body" else "basic",
             timeout=values["sis.timeout"],
             allow_insecure_http=values["sis.allow_insecure_http"],
         )
@@ -198,19 +245,21 @@ class Context:
         """A Buzz client for the configured Buzz host, with JWT client assertions."""
         from oneroster_client.buzz import BuzzClient, BuzzJWTAuth
 
-        base_url, user_id, user_agent = self.require(
-            "buzz.base_url", "buzz.user_id", "buzz.user_agent"
-        )
+        _, user_id, user_agent = self.require("buzz.base_url", "buzz.user_id", "buzz.user_agent")
         values = self.settings.values
-        token_url = values["buzz.token_url"] or base_url.rstrip("/") + "/api/oauth/token"
+        base_url = self.url("buzz.base_url")
+        token_url = self.url("buzz.token_url") or base_url.rstrip("/") + "/api/oauth/token"
         insecure = values["sis.allow_insecure_http"]
-        auth = BuzzJWTAuth(
-            token_url,
-            user_id,
-            self._private_key(),
-            values["buzz.key_id"],
-            allow_insecure_http=insecure,
-        )
+        private_key, where = self._private_key()
+        try:
+            auth = BuzzJWTAuth(
+                token_url, user_id, private_key, values["buzz.key_id"], allow_insecure_http=insecure
+            )
+        except ConfigurationError as error:
+            if "private_key" not in str(error):
+                raise
+            # Name the setting the key came from, not the library's argument.
+            raise ConfigurationError(f"{where}: {error}") from None
         return BuzzClient(
             base_url,
             auth=auth,
@@ -219,10 +268,11 @@ class Context:
             allow_insecure_http=insecure,
         )
 
-    def _private_key(self) -> str:
+    def _private_key(self) -> tuple[str, str]:
+        """The Buzz private key, and where it came from (for messages)."""
         values = self.settings.values
         if values["buzz.private_key"]:
-            return str(values["buzz.private_key"])
+            return str(values["buzz.private_key"]), self.settings.where("buzz.private_key")
         if not values["buzz.private_key_file"]:
             raise ConfigurationError(
                 "missing settings: "
@@ -238,7 +288,8 @@ class Context:
                 f"Buzz private key file {path}: cannot read it ({reason})"
             ) from None
         self.secrets.add(key.strip())
-        return key
+        source = self.settings.where("buzz.private_key_file")
+        return key, f"Buzz private key file {path} (from {source})"
 
 
 def positive_int(text: str) -> int:
@@ -250,6 +301,71 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 (any free port) to 65535, got {value}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more (a usage error otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number, 0 or more, got {text!r}")
+    return value
+
+
+def report_path(text: str) -> str:
+    """An argparse type: a file the command can write at the end of its run.
+
+    Checked before any work is done, so that a long run does not fail at its last step:
+    the folder must exist, be a folder and be writable; the path must not be a folder.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file path, got ''")
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a folder: give a file path, e.g. {str(path / 'report.html')!r}"
+        )
+    if not folder.exists():
+        raise argparse.ArgumentTypeError(
+            f"the folder {str(folder)!r} of {text!r} does not exist: create it first, or "
+            "choose another path"
+        )
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{str(folder)!r} (in {text!r}) is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: permission denied")
+    return text
+
+
+def id_problem(text: str) -> str | None:
+    """Why ``text`` given as a sourcedId would not do, quoting it; ``None`` when it does."""
+    problem = sourced_id_problem(text)
+    if problem is None:
+        return None
+    return problem if problem.startswith(repr(text.strip())) else f"{text!r} {problem}"
+
+
+def sourced_id(text: str) -> str:
+    """An argparse type: a sourcedId fit for a URL (not ``.``, ``..``, empty or with
+    control characters); a usage error otherwise."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
 
 
 def _auto_mode(values: Mapping[str, Any]) -> str:

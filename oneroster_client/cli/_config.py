@@ -10,6 +10,7 @@ default.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import stat
 import tomllib
@@ -49,16 +50,23 @@ def _boolean(text: str) -> bool:
 
 
 def _positive_int(text: str) -> int:
-    number = int(text)
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError("must be a whole number of at least 1") from None
     if number < 1:
         raise ValueError("must be at least 1")
     return number
 
 
 def _positive_float(text: str) -> float:
-    number = float(text)
-    if not number > 0:
-        raise ValueError("must be more than 0")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("must be a number more than 0") from None
+    # 0 fails every request; NaN or infinity would wait on a silent server for ever.
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError("must be a finite number more than 0")
     return number
 
 
@@ -130,6 +138,16 @@ _SIS = (
         "ONEROSTER_TOKEN_URL",
         "the OAuth 2 token URL; without it 'auto' signs with OAuth 1",
         flag="--token-url",
+    ),
+    Setting(
+        "sis.client_auth",
+        "ONEROSTER_CLIENT_AUTH",
+        "how the client id and secret are sent to the OAuth 2 token URL: 'basic' (HTTP "
+        "Basic), 'body' (form fields) or 'auto' (HTTP Basic; with --sis skyward, form fields "
+        "when Basic is refused)",
+        flag="--client-auth",
+        default="auto",
+        choices=("auto", "basic", "body"),
     ),
     Setting(
         "sis.auth",
@@ -275,15 +293,31 @@ class Resolved:
         return self.sources.get(name, "default")
 
 
-def add_flags(parser: argparse.ArgumentParser, sections: Iterable[str], title: str) -> None:
+def add_flags(
+    parser: argparse.ArgumentParser,
+    sections: Iterable[str],
+    title: str,
+    only: Iterable[str] | None = None,
+) -> None:
     """Add the flags of the settings of ``sections`` as one argument group.
 
     The flags default to ``SUPPRESS`` so that a flag not given leaves the environment
     and the file their say; the help text names the default, the variable and the key.
+    A flag's value is checked as it is parsed, so a bad one is a usage error (exit 2).
+
+    Args:
+        parser: the parser to add the flags to.
+        sections: the tables whose settings get flags.
+        title: the title of the group in ``--help``.
+        only: when given, just these settings (names such as ``"sis.client_id"``): a
+            command lists only the options it uses.
     """
     group = parser.add_argument_group(title)
+    wanted = None if only is None else frozenset(only)
     for setting in SETTINGS.values():
         if setting.section not in sections or setting.flag is None:
+            continue
+        if wanted is not None and setting.name not in wanted:
             continue
         shown = "none" if setting.default is None else setting.default
         where = f"default: {shown}; env {setting.env}; [{setting.section}] {setting.key}"
@@ -301,10 +335,23 @@ def add_flags(parser: argparse.ArgumentParser, sections: Iterable[str], title: s
             setting.flag,
             dest=setting.dest,
             default=argparse.SUPPRESS,
+            type=str if setting.parse is str else _flag_type(setting.parse),
             choices=setting.choices,
             metavar=None if setting.choices else setting.flag.lstrip("-").upper().replace("-", "_"),
             help=f"{setting.help} ({where})",
         )
+
+
+def _flag_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: ``parse``, its complaint shown as argparse's usage error."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text.strip())
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{error}, got {text!r}") from None
+
+    return convert
 
 
 def load_file(path: str | os.PathLike[str] | None) -> tuple[dict[str, Any], list[str]]:

@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from oneroster_client.cli._advice import for_the_command_line
 from oneroster_client.cli._common import (
     EXIT_FAILED,
     EXIT_HELD,
     EXIT_ISSUES,
     EXIT_OK,
     Context,
+    report_path,
+    sourced_id,
 )
 from oneroster_client.cli._output import load_tqdm
 from oneroster_client.errors import ConfigurationError
@@ -52,7 +55,8 @@ def _show(ctx: Context, report: Any) -> None:
     if ctx.args.format == "json":
         ctx.say(report.to_json())
     else:
-        ctx.say(report.to_text())
+        # The report's advice is the library's (e.g. approve='plan-…'); JSON stays data.
+        ctx.say(for_the_command_line(report.to_text()))
 
 
 def _history(ctx: Context) -> Any:
@@ -166,7 +170,6 @@ def run_passback(ctx: Context) -> int:
         settings = PassbackSettings(**table)
     except TypeError as error:
         raise ConfigurationError(f"[passback]: {error}") from None
-    since = _since(args.since)
     buzz = ctx.buzz()
     with ctx.oneroster(passback=True) as oneroster:
         report = pass_back_grades(
@@ -174,7 +177,7 @@ def run_passback(ctx: Context) -> int:
             oneroster,
             settings,
             classes=args.class_ids or None,
-            since=since,
+            since=args.since,
             validate_only=not args.apply,
             history=_history(ctx),
             resend=args.resend,
@@ -184,14 +187,13 @@ def run_passback(ctx: Context) -> int:
     return exit_code(report)
 
 
-def _since(text: str | None) -> datetime | None:
-    if text is None:
-        return None
+def _since(text: str) -> datetime:
+    """An argparse type: an ISO 8601 date or time, UTC when it names no zone."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigurationError(
-            f"--since {text!r}: expected an ISO 8601 date or time, e.g. 2025-01-31T08:00"
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date or time, e.g. 2025-01-31T08:00, got {text!r}"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -207,7 +209,11 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     mode.add_argument("--apply", action="store_true", help="write (the report says what)")
     parser.add_argument(
-        "--report", metavar="PATH", help="write the report: .html, .json, or text otherwise"
+        "--report",
+        metavar="PATH",
+        type=report_path,
+        help="write the report: .html, .json, or text otherwise (its folder is checked "
+        "before the run starts)",
     )
     parser.add_argument(
         "--history",
@@ -259,10 +265,13 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         "--class",
         dest="class_ids",
         action="append",
+        type=sourced_id,
         metavar="CLASS_ID",
         help="only this OneRoster class (repeat for more)",
     )
-    passback.add_argument("--since", help="only scores scored since (ISO 8601, UTC if no zone)")
+    passback.add_argument(
+        "--since", type=_since, help="only scores scored since (ISO 8601, UTC if no zone)"
+    )
     passback.add_argument("--resend", action="store_true", help="send every record, changed or not")
     passback.add_argument(
         "--profile",

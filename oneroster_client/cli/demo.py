@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive_int
+from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, positive_int, report_path
 from oneroster_client.cli.serve import DEMO_DOMAIN
 
 __all__ = ["add_parser", "run_demo"]
@@ -188,7 +188,8 @@ def add_parser(commands: Any, formatter: type) -> None:
     demo.add_argument(
         "--report",
         metavar="PATH",
+        type=report_path,
         default="oneroster-demo-report.html",
-        help="where the HTML report is written",
+        help="where the HTML report is written (its folder is checked before the demo starts)",
     )
     demo.set_defaults(run=run_demo)

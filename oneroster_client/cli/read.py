@@ -8,7 +8,16 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from oneroster_client.cli._common import EXIT_FAILED, EXIT_OK, Context, UsageProblem, positive_int
+from oneroster_client.cli._advice import for_the_command_line
+from oneroster_client.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Context,
+    UsageProblem,
+    id_problem,
+    positive_int,
+    sourced_id,
+)
 from oneroster_client.cli._output import FORMATS, progress_bar, write_rows
 from oneroster_client.client import COLLECTIONS, OneRosterClient
 from oneroster_client.endpoints import OPERATIONS, Operation
@@ -52,7 +61,7 @@ def nested_operation(collection: str, parent: str) -> tuple[Operation, list[str]
         The operation and the ids to call it with.
 
     Raises:
-        ConfigurationError: no OneRoster listing has that path.
+        UsageProblem: no OneRoster listing has that path, or an id in it is not one.
     """
     given = [part for part in parent.strip("/").split("/") if part] + [collection]
     for op in OPERATIONS:
@@ -63,6 +72,10 @@ def nested_operation(collection: str, parent: str) -> tuple[Operation, list[str]
             continue
         ids = _match(template, given)
         if ids is not None:
+            for value in ids:
+                problem = id_problem(value)
+                if problem is not None:
+                    raise UsageProblem(f"--of {parent!r}: {problem}")
             return op, ids
     first = _folded(given[0])
     under = sorted(
@@ -99,10 +112,8 @@ def run_check(ctx: Context) -> int:
     if ctx.settings["sis.kind"] == "skyward":
         from skyward_adapter import check_connection
 
-        report = check_connection(
-            ctx.skyward(passback=ctx.args.passback), timeout=ctx.settings["sis.timeout"]
-        )
-        ctx.say(str(report))
+        report = check_connection(ctx.skyward(passback=ctx.args.passback), **ctx.skyward_options())
+        ctx.say(for_the_command_line(str(report)))
         return EXIT_OK if report.ok else EXIT_FAILED
     with ctx.oneroster() as client:
         ctx.say(f"OneRoster base URL: {client.base_url}")
@@ -282,7 +293,7 @@ def _add_list_and_get(
         description="Read one record, e.g. 'oneroster get classes cls-1'.",
     )
     get.add_argument("collection", help="e.g. orgs, classes, users, lineItems")
-    get.add_argument("id", help="the record's sourcedId")
+    get.add_argument("id", type=sourced_id, help="the record's sourcedId")
     get.add_argument("--fields", help="fields to select, comma-separated")
     get.add_argument("--format", choices=FORMATS, default="json", help="output format")
     get.set_defaults(run=run_get)

@@ -9,13 +9,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from oneroster_client.cli._common import EXIT_OK, Context, positive_int
+from oneroster_client.cli._common import (
+    EXIT_OK,
+    Context,
+    port_number,
+    positive_int,
+    seconds,
+)
 from oneroster_client.errors import ConfigurationError
 
-__all__ = ["DEMO_DOMAIN", "add_parsers", "wait"]
+__all__ = ["DEMO_DOMAIN", "SETTINGS_USED", "add_parsers", "wait"]
 
 DEMO_DOMAIN = "100"
 """The district domain id the loopback Buzz server is seeded with."""
+
+SETTINGS_USED = ("sis.client_id", "sis.client_secret")
+"""The settings ``serve`` reads: the client credentials it accepts (only these are
+listed in its ``--help``)."""
 
 
 def wait(ctx: Context, seconds: float | None) -> None:
@@ -167,8 +177,13 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
     serve.add_argument(
         "--skyward", action="store_true", help="Skyward-like: Qmlativ base path and quirks"
     )
-    serve.add_argument("--port", type=int, default=8765, help="the port (0: any free port)")
-    serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    serve.add_argument("--port", type=port_number, default=8765, help="the port (0: any free port)")
+    serve.add_argument(
+        "--duration",
+        type=seconds,
+        default=None,
+        help="stop after this many seconds",
+    )
     serve.set_defaults(run=run_serve)
 
     buzz = commands.add_parser(
@@ -179,10 +194,15 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         "empty district domain; writes the application identity's private key to a file "
         "(owner-only) and prints the settings to connect.",
     )
-    buzz.add_argument("--port", type=int, default=8766, help="the port (0: any free port)")
+    buzz.add_argument("--port", type=port_number, default=8766, help="the port (0: any free port)")
     buzz.add_argument("--domain", default=DEMO_DOMAIN, help="the district domain's id")
     buzz.add_argument(
         "--key-file", default="buzz-serve-key.pem", help="where the private key is written"
     )
-    buzz.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    buzz.add_argument(
+        "--duration",
+        type=seconds,
+        default=None,
+        help="stop after this many seconds",
+    )
     buzz.set_defaults(run=run_buzz_serve)

@@ -242,11 +242,78 @@ def test_auth_settings_are_checked(factory: Any, message: str) -> None:
         factory()
 
 
-def test_public_key_is_refused_as_private_key() -> None:
-    _, public_pem = BuzzServer.generate_key()
-    with pytest.raises(ConfigurationError, match="not the public key") as caught:
-        BuzzJWTAuth("https://buzz.example/api/oauth/token", "6", public_pem)
-    assert "BEGIN PUBLIC" not in str(caught.value)
+def _other_key_forms() -> dict[str, str]:
+    """The same RSA key as a public key (two encodings), a certificate and an encrypted
+    private key, and an EC private key: PEM blocks that cannot sign RS256."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from oneroster_client.buzz.testing.keys import default_app_key
+
+    private_pem, public_pem = default_app_key()
+    key: Any = serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "buzz-tests")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    return {
+        "public": public_pem,
+        "pkcs1-public": key.public_key()
+        .public_bytes(pem, serialization.PublicFormat.PKCS1)
+        .decode("ascii"),
+        "certificate": certificate.public_bytes(pem).decode("ascii"),
+        "encrypted": key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"passphrase"),
+        ).decode("ascii"),
+        "ec": ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode("ascii"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [
+        ("public", "it is a public key, but signing needs the private key"),
+        ("pkcs1-public", "it is a public key, but signing needs the private key"),
+        ("certificate", "it is a certificate, but signing needs the private key"),
+        ("encrypted", "encrypted with a passphrase"),
+        ("ec", "not a readable RSA private key"),
+    ],
+)
+def test_a_key_that_cannot_sign_is_named_for_what_it_is(form: str, said: str) -> None:
+    pem = _other_key_forms()[form]
+    with pytest.raises(ConfigurationError, match="private_key cannot sign") as caught:
+        BuzzJWTAuth("https://buzz.example/api/oauth/token", "6", pem)
+    message = str(caught.value)
+    assert said in message
+    body_lines = [line for line in pem.splitlines() if line and not line.startswith("-----")]
+    assert not any(line in message for line in body_lines)  # never the key's content
+    assert "BEGIN PUBLIC" not in message
+
+
+@pytest.mark.parametrize(
+    "junk", ["not a key", "ssh-rsa AAAAB3NzaC1yc2E= me@host", b"\xff\x00binary", "{}"]
+)
+def test_junk_is_said_to_be_no_pem_key_at_all(junk: str | bytes) -> None:
+    with pytest.raises(ConfigurationError, match="not a PEM key at all") as caught:
+        BuzzJWTAuth("https://buzz.example/api/oauth/token", "6", junk)
+    assert "public key" not in str(caught.value)
+    assert "AAAAB3" not in str(caught.value)
 
 
 # -- client settings ----------------------------------------------------------------------
