@@ -446,7 +446,40 @@ def _explain_403(ctx: _Context) -> str:
     )
 
 
+# The last path segment of every OneRoster 1.1 listing, lower-cased: a 404 there without
+# "unknown object" says the listing is not served at all (a wrong base URL or path, or a
+# collection this server does not offer), not that an id was not found.
+_COLLECTION_SEGMENTS = frozenset(
+    {
+        "academicsessions",
+        "categories",
+        "classes",
+        "courses",
+        "demographics",
+        "enrollments",
+        "gradingperiods",
+        "lineitems",
+        "orgs",
+        "resources",
+        "results",
+        "schools",
+        "students",
+        "teachers",
+        "terms",
+        "users",
+    }
+)
+
+
 def _explain_404(ctx: _Context) -> str:
+    listing = ctx.path.rstrip("/").rpartition("/")[2].lower() in _COLLECTION_SEGMENTS
+    if listing and not ctx.has("unknownobject"):
+        return (
+            "nothing is served at this path; check the base URL (its full path, vendor "
+            "prefix included, e.g. .../ims/oneroster/v1p1) and that the server offers this "
+            "collection, and in a nested path the parent id (an endpoint that only exists "
+            "in OneRoster 1.2 also gives 404)" + ctx.server_said()
+        )
     return (
         "the sourcedId or a parent id in the path was not found (unknown object); check the "
         "ids and the base URL (an endpoint that only exists in OneRoster 1.2 also gives 404)"

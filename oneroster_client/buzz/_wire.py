@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import MappingProxyType
@@ -158,9 +159,18 @@ def _read_date_text(text: str) -> tuple[datetime | None, str | None]:
     shared and each text is parsed once. Both halves are immutable.
     """
     parsed = parse_date(text)
-    if parsed is not None and format_date(parsed) == text:
+    if parsed is not None and _is_canonical(text):
         return parsed, None
     return parsed, text
+
+
+# What format_date writes: UTC with Z, milliseconds only when not zero.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d\d\d)?Z")
+
+
+def _is_canonical(text: str) -> bool:
+    """Whether :func:`format_date` of the parsed ``text`` gives ``text`` back."""
+    return _CANONICAL.fullmatch(text) is not None and not text.endswith(".000Z")
 
 
 def _read_text(value: Any) -> str:

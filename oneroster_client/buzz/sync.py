@@ -253,6 +253,7 @@ class _Run:
         roles = resolve_roles(self.settings, self.buzz)
         snapshot = read_roster(self.oneroster, since=scope.since, progress=self.progress)
         desired = map_roster(snapshot, self.settings, roles)
+        del snapshot  # the records are mapped: free them before Buzz is read
         report.incomplete_reasons.extend(desired.incomplete_reasons)
         report.warnings.extend(_skipped_summary(desired))
         self.step("buzz", 0)

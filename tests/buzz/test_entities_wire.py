@@ -31,6 +31,7 @@ from oneroster_client.buzz import (
     Role,
     Score,
 )
+from oneroster_client.buzz._wire import format_date
 from oneroster_client.errors import OneRosterError, RecordValidationError
 
 # An enrollment row as Buzz recorded it (numbers as strings, status as a number).
@@ -313,3 +314,19 @@ def test_enrollment_round_trip_property(
         assert enrollment.to_dict()["startdate"] == start
     for key, value in extra.items():
         assert enrollment.to_dict()[key] == value
+
+
+@given(
+    st.datetimes(min_value=datetime(1754, 1, 1), max_value=datetime(9998, 12, 31)),
+    st.sampled_from(["Z", "+00:00", "", "+02:00", "-05:30"]),
+    st.sampled_from([0, 3, 6]),
+)
+def test_a_date_text_is_dropped_only_when_writing_it_back_gives_it_again(
+    moment: datetime, suffix: str, digits: int
+) -> None:
+    fraction = ("." + f"{moment.microsecond:06d}"[:digits]) if digits else ""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + suffix
+    enrollment = BuzzEnrollment.from_dict({"id": "1", "startdate": text})
+    assert enrollment.to_dict()["startdate"] == text
+    written_again = enrollment.start_date is not None and format_date(enrollment.start_date)
+    assert (enrollment.raw_dates is None) == (written_again == text)

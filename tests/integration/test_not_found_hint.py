@@ -25,10 +25,6 @@ def _not_found(serve: Serve) -> ScriptedServer:
     return serve(lambda _: Reply(404, body="<html>Not Found</html>"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the listing case of the 404 hint in oneroster_client/status.py",
-)
 def test_a_listing_not_found_points_at_the_base_url_not_an_id(serve: Serve) -> None:
     with _client(_not_found(serve)) as client, pytest.raises(NotFoundError) as caught:
         client.users.list().first(1)
