@@ -67,6 +67,7 @@ from oneroster_client._redact import REDACTED, secret_query_values
 from oneroster_client.endpoints import OPERATIONS
 from oneroster_client.errors import OneRosterError
 from oneroster_client.models import (
+    SEX_AND_RACE_FIELDS,
     ClassType,
     GUIDType,
     Importance,
@@ -151,18 +152,7 @@ _PERSON_FIELDS = {
 }
 # Demographic values with so few possible values that any consistent pseudonym would
 # give them away: replaced by null.
-_NULLED_FIELDS = frozenset(
-    {
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-    }
-)
+_NULLED_FIELDS = SEX_AND_RACE_FIELDS
 _PERSON_MARKERS = frozenset({"givenName", "familyName", "username", "enabledUser", "birthDate"})
 _ENUM_FIELDS = frozenset(
     {

@@ -27,6 +27,7 @@ from oneroster_client.models.enums import (
 from oneroster_client.models.gradebook import Category, LineItem, Result
 from oneroster_client.models.resources import Resource
 from oneroster_client.models.rostering import (
+    SEX_AND_RACE_FIELDS,
     AcademicSession,
     Class,
     Course,
@@ -57,6 +58,7 @@ ENTITY_MODELS: tuple[type[Record], ...] = tuple(COLLECTION_MODELS.values())
 __all__ = [
     "COLLECTION_MODELS",
     "ENTITY_MODELS",
+    "SEX_AND_RACE_FIELDS",
     "AcademicSession",
     "Category",
     "Class",

@@ -9,7 +9,16 @@ import attrs
 from oneroster_client.models.base import GUIDRef, Record, UserId, hidden, model
 from oneroster_client.models.enums import ClassType, Gender, OrgType, RoleType, SessionType
 
-__all__ = ["AcademicSession", "Class", "Course", "Demographics", "Enrollment", "Org", "User"]
+__all__ = [
+    "SEX_AND_RACE_FIELDS",
+    "AcademicSession",
+    "Class",
+    "Course",
+    "Demographics",
+    "Enrollment",
+    "Org",
+    "User",
+]
 
 
 @model
@@ -108,6 +117,23 @@ class Enrollment(Record):
     primary: bool | None = None
     begin_date: date | None = None
     end_date: date | None = None
+
+
+SEX_AND_RACE_FIELDS = frozenset(
+    {
+        "sex",
+        "americanIndianOrAlaskaNative",
+        "asian",
+        "blackOrAfricanAmerican",
+        "nativeHawaiianOrOtherPacificIslander",
+        "white",
+        "demographicRaceTwoOrMoreRaces",
+        "hispanicOrLatinoEthnicity",
+    }
+)
+"""Wire names of the :class:`Demographics` fields that record sex, race and ethnicity:
+never shown in messages, and nulled in recordings (so few possible values that any
+consistent pseudonym would give them away)."""
 
 
 @model
