@@ -15,8 +15,9 @@ The measured process holds what a rostering run holds, built the way a run build
    snapshot, maps it (timed), then lets the snapshot go as :func:`~oneroster_client.
    buzz.sync` does.
 3. It reads the Buzz state with :func:`~oneroster_client.buzz.read_buzz_state` through a
-   stand-in for the Buzz client that hands out the written pages through the entities'
-   ``from_dict`` (the Buzz client's listing path, without HTTP), and plans against it
+   stand-in for the Buzz client whose listings are the client's own ``BuzzListing``
+   (paging checks, the entities' ``from_dict``) over the written pages, without HTTP,
+   and plans against it
    (timed): a routine run, where everything is unchanged.
 4. Peak RSS is taken there: it covers reading, mapping, reading Buzz and planning.
 5. Last, planning against an empty Buzz (the first run: everything is a create) is
@@ -68,6 +69,7 @@ from oneroster_client.buzz import (  # noqa: E402
     plan_roster,
     read_buzz_state,
 )
+from oneroster_client.buzz.paging import BuzzListing  # noqa: E402
 from oneroster_client.testing import COLLECTION_MODELS, generate_district  # noqa: E402
 
 T = TypeVar("T")
@@ -233,23 +235,39 @@ class StandInBuzz:
                     self.offsets[(head["entity"], head["domain"])].append(offset)
                 offset += len(line)
 
-    def _list(self, entity: str, domain: str) -> Iterator[Any]:
-        build = ENTITY_TYPES[entity].from_dict
-        with self.path.open("rb") as lines:
-            for offset in self.offsets.get((entity, str(domain)), []):
-                lines.seek(offset)
-                yield from (build(item) for item in _json.loads(lines.readline())["records"])
+    def _list(self, entity: str, domain: str) -> BuzzListing[Any]:
+        """The Buzz client's own listing (paging checks, ``from_dict``) over the pages."""
+        offsets = iter(self.offsets.get((entity, str(domain)), []))
+        singular = entity[:-1]
 
-    def list_domains(self, domain_id: str, **_: Any) -> Iterator[Domain]:
+        def fetch(params: Any) -> dict[str, Any]:
+            offset = next(offsets, None)
+            if offset is None:
+                return {entity: {singular: []}}
+            with self.path.open("rb") as lines:
+                lines.seek(offset)
+                return {entity: {singular: _json.loads(lines.readline())["records"]}}
+
+        return BuzzListing(
+            fetch,
+            command=f"list{entity}",
+            params={"domainid": domain},
+            plural=entity,
+            singular=singular,
+            reader=ENTITY_TYPES[entity].from_dict,
+            page_size=PAGE,
+        )
+
+    def list_domains(self, domain_id: str, **_: Any) -> BuzzListing[Domain]:
         return self._list("domains", domain_id)
 
-    def list_users(self, domain_id: str, **_: Any) -> Iterator[BuzzUser]:
+    def list_users(self, domain_id: str, **_: Any) -> BuzzListing[BuzzUser]:
         return self._list("users", domain_id)
 
-    def list_courses(self, domain_id: str, **_: Any) -> Iterator[BuzzCourse]:
+    def list_courses(self, domain_id: str, **_: Any) -> BuzzListing[BuzzCourse]:
         return self._list("courses", domain_id)
 
-    def list_enrollments(self, domain_id: str, **_: Any) -> Iterator[BuzzEnrollment]:
+    def list_enrollments(self, domain_id: str, **_: Any) -> BuzzListing[BuzzEnrollment]:
         return self._list("enrollments", domain_id)
 
     def get_actor_rights(self, actor_id: str, **_: Any) -> list[RightsGrant]:

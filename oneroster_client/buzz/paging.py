@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
+from oneroster_client import _gc
 from oneroster_client.buzz._envelope import rows
 from oneroster_client.buzz.errors import BuzzPagingError, BuzzResponseError
 
@@ -78,18 +79,38 @@ class BuzzListing(Generic[T]):
                 params["query"] = f"/id>{last}"
             page = rows(self._fetch(params), self._plural, self._singular)
             self.pages += 1
-            for row in page:
-                last = self._row_id(row)
-                if last in seen:
-                    raise BuzzPagingError(
-                        f"{self.command} returned id {last} twice: the server seems to ignore "
-                        "query=/id>N paging; stopping instead of looping forever",
-                        command=self.command,
-                    )
-                seen.add(last)
-                yield self._reader(row)
+            built, last, failure = self._build(page, seen, last)
+            yield from built
+            if failure is not None:
+                raise failure  # after the rows before it, as if built one by one
             if len(page) < limit:
                 return
+
+    def _build(
+        self, page: list[Any], seen: set[str], last: str | None
+    ) -> tuple[list[T], str | None, Exception | None]:
+        """The page's rows read, up to the first that cannot be; the last id; the error.
+
+        A page is read in one go with the garbage collector paused: a listing of a
+        district's enrollments builds a million objects, and collecting meanwhile (none of
+        them is garbage) cost a fifth of the time.
+        """
+        built: list[T] = []
+        with _gc.paused():
+            for row in page:
+                try:
+                    last = self._row_id(row)
+                    if last in seen:
+                        raise BuzzPagingError(
+                            f"{self.command} returned id {last} twice: the server seems to "
+                            "ignore query=/id>N paging; stopping instead of looping forever",
+                            command=self.command,
+                        )
+                    seen.add(last)
+                    built.append(self._reader(row))
+                except Exception as error:
+                    return built, last, error
+        return built, last, None
 
     def _row_id(self, row: Any) -> str:
         value = row.get("id") if isinstance(row, Mapping) else None
