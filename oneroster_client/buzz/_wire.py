@@ -248,7 +248,7 @@ def read_fields(
         if found is None:
             extra[key] = value
             continue
-        field, is_alias = found
+        attr, kind, reader, field, is_alias = found
         if is_alias:
             first = _first_present(field, data, key)
             if first != key:
@@ -260,14 +260,22 @@ def read_fields(
                 continue
         if value is None:
             continue
+        # Strings are what Buzz sends for text, ids and dates: read them inline.
+        if value.__class__ is str and kind is not _OTHER:
+            if kind is _TEXT:
+                values[attr] = value
+                continue
+            if kind is _ID:
+                values[attr] = _shared_id(value)
+                continue
         try:
-            if field.kind == "date":
+            if kind is _DATE:
                 parsed, keep = _read_date_text(_text(value))
                 if keep is not None:
                     raw_dates[field.wire] = keep
-                values[field.attr] = parsed
+                values[attr] = parsed
             else:
-                values[field.attr] = field.reader(value)
+                values[attr] = reader(value)
         except WireValueError as error:
             raise WireValueError(str(error), key) from None
     return values, (_shared_texts(tuple(raw_dates.items())) if raw_dates else raw_dates), extra
@@ -280,19 +288,23 @@ def _shared_texts(items: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
     return MappingProxyType(dict(items))
 
 
-_KEYED: dict[int, tuple[tuple[Field, ...], dict[str, tuple[Field, bool]]]] = {}
+_TEXT, _ID, _DATE, _OTHER = "text", "id", "date", "other"
+_Entry = tuple[str, str, Callable[[Any], Any], Field, bool]
+_KEYED: dict[int, tuple[tuple[Field, ...], dict[str, _Entry]]] = {}
 
 
-def _keyed(fields: tuple[Field, ...]) -> dict[str, tuple[Field, bool]]:
-    """Each wire name and alias of ``fields`` -> (its field, whether it is an alias)."""
+def _keyed(fields: tuple[Field, ...]) -> dict[str, _Entry]:
+    """Each wire name and alias of ``fields`` -> (attribute, kind, reader, field, whether
+    the name is an alias)."""
     cached = _KEYED.get(id(fields))
     if cached is not None and cached[0] is fields:
         return cached[1]
-    table: dict[str, tuple[Field, bool]] = {}
+    table: dict[str, _Entry] = {}
     for field in fields:
-        table.setdefault(field.wire, (field, False))
+        kind = field.kind if field.kind in (_TEXT, _ID, _DATE) else _OTHER
+        table.setdefault(field.wire, (field.attr, kind, field.reader, field, False))
         for alias in field.aliases:
-            table.setdefault(alias, (field, True))
+            table.setdefault(alias, (field.attr, kind, field.reader, field, True))
     _KEYED[id(fields)] = (fields, table)  # the tuple is kept: its id is never reused
     return table
 
