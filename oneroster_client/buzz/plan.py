@@ -227,6 +227,10 @@ class _Planner:
     user_ids: dict[str, DomainId] = attrs.field(factory=dict)
     course_ids: dict[str, DomainId] = attrs.field(factory=dict)
     adopted_enrollments: set[str] = attrs.field(factory=set)
+    user_indexes: dict[str, dict[tuple[str | None, str], list[BuzzUser]]] = attrs.field(
+        factory=dict
+    )
+    adoptable: dict[tuple[str | None, str | None], list[BuzzEnrollment]] | None = None
 
     def add(self, operation: Operation) -> None:
         if not self.creates and (
@@ -345,17 +349,16 @@ class _Planner:
         """An unreferenced Buzz user in the same domain with the same username or e-mail."""
         if isinstance(domain_id, Ref):
             return None
-        pool = [
-            u
-            for u in self.current.unmanaged_users
-            if u.id and u.id not in claimed and u.domain_id == domain_id
-        ]
         for rule in self.settings.user_matching:
             key = {"username": "username", "email": "email"}.get(str(rule))
             wanted = _fold(getattr(user, key)) if key else ""
             if key is None or not wanted:
                 continue
-            matches = [u for u in pool if _fold(getattr(u, key)) == wanted]
+            matches = [
+                u
+                for u in self.unmanaged_users_by(key).get((domain_id, wanted), ())
+                if u.id and u.id not in claimed
+            ]
             if len(matches) == 1 and matches[0].id:
                 claimed.add(matches[0].id)
                 return matches[0]
@@ -366,6 +369,16 @@ class _Planner:
                 )
                 return None
         return None
+
+    def unmanaged_users_by(self, key: str) -> dict[tuple[str | None, str], list[BuzzUser]]:
+        """Unreferenced Buzz users by (domain id, folded ``key``), built once per key:
+        adopting must not scan every Buzz user for every new user."""
+        index = self.user_indexes.get(key)
+        if index is None:
+            index = self.user_indexes[key] = {}
+            for u in self.current.unmanaged_users:
+                index.setdefault((u.domain_id, _fold(getattr(u, key))), []).append(u)
+        return index
 
     # -- courses -------------------------------------------------------------------------
 
@@ -458,20 +471,20 @@ class _Planner:
         would fail on every run."""
         if isinstance(user_id, Ref) or isinstance(course_id, Ref):
             return None
-        candidates = list(self.current.unmanaged_enrollments)
-        if self.removals:
-            candidates += [
-                e
-                for ref, e in sorted(self.current.enrollments.items())
-                if ref not in self.desired.enrollments
-            ]
-        for candidate in candidates:
-            if (
-                candidate.id
-                and candidate.id not in claimed
-                and candidate.user_id == user_id
-                and candidate.course_id == course_id
-            ):
+        if self.adoptable is None:  # built once: not a scan of Buzz per enrollment
+            candidates = list(self.current.unmanaged_enrollments)
+            if self.removals:
+                candidates += [
+                    e
+                    for ref, e in sorted(self.current.enrollments.items())
+                    if ref not in self.desired.enrollments
+                ]
+            self.adoptable = {}
+            for candidate in candidates:
+                key = (candidate.user_id, candidate.course_id)
+                self.adoptable.setdefault(key, []).append(candidate)
+        for candidate in self.adoptable.get((user_id, course_id), ()):
+            if candidate.id and candidate.id not in claimed:
                 claimed.add(candidate.id)
                 return candidate
         return None
@@ -523,11 +536,11 @@ class _Planner:
             for source in self.desired.deleted
             if source.collection == _COLLECTIONS[entity]
         }
-        return [
+        return sorted(
             (reference, found)
-            for reference, found in sorted(mapping.items())
+            for reference, found in mapping.items()
             if reference not in desired and (self.removals or reference in marked)
-        ]
+        )
 
     def plan_removals(self) -> None:
         deleted_users = self.remove_users()
