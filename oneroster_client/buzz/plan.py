@@ -681,9 +681,11 @@ class _Planner:
             *current.unmanaged_domains,
         ]
 
+        leaving = deleted | going
+
         def inside(entity: BuzzUser | BuzzCourse | Domain) -> bool:
             home = entity.parent_id if isinstance(entity, Domain) else entity.domain_id
-            return home in subtree and entity.id not in deleted | going
+            return home in subtree and entity.id not in leaving
 
         return sum(map(inside, managed)), sum(map(inside, unmanaged))
 
