@@ -35,6 +35,8 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             "set them with --client-id and ONEROSTER_CLIENT_SECRET (or the config file)",
         ),
         (r"pass it to the auth object", "set it with ONEROSTER_CLIENT_SECRET (or the config file)"),
+        # CSV packages (oneroster_client.csv_package).
+        (r"pass overwrite=True", "pass --overwrite"),
         # OAuth 2 token endpoint refusals.
         (
             r"check client_id and client_secret",

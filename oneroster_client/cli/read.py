@@ -191,8 +191,11 @@ def _fields(text: str) -> list[str]:
 
 def run_export(ctx: Context) -> int:
     """Write the district's collections to a OneRoster 1.1 CSV package."""
+    from pathlib import Path
+
     from oneroster_client.csv_package import COLLECTIONS as CSV_COLLECTIONS
-    from oneroster_client.csv_package import write_package
+    from oneroster_client.csv_package import CsvTargetError, write_package
+    from oneroster_client.csv_package.writer import check_target
 
     args = ctx.args
     names = (
@@ -205,10 +208,16 @@ def run_export(ctx: Context) -> int:
         raise UsageProblem(
             f"--collections: unknown {', '.join(wrong)} (known: {', '.join(CSV_COLLECTIONS)})"
         )
+    as_zip = args.zip or Path(args.target).suffix.lower() == ".zip"
+    try:
+        # Checked before the server is read: a long export must not fail at its last step.
+        check_target(Path(args.target), names, as_zip=as_zip, overwrite=args.overwrite)
+    except CsvTargetError as error:
+        raise UsageProblem(str(error)) from None
     counts: dict[str, int] = {}
     with ctx.oneroster() as client:
         records = {name: _counted(client, name, counts, ctx.err) for name in names}
-        path = write_package(args.target, records, zip=args.zip or None)
+        path = write_package(args.target, records, zip=as_zip, overwrite=args.overwrite)
     for name in names:
         ctx.say(f"  {name:<18}{counts.get(name, 0):>10,}")
     ctx.say(f"Wrote a OneRoster 1.1 CSV package to {path}")
@@ -251,7 +260,9 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         formatter_class=formatter,
         help="write a district to a OneRoster 1.1 CSV package",
         description="Read the district's collections and write them as a OneRoster 1.1 "
-        "CSV package (a folder, or a zip when TARGET ends in .zip).",
+        "CSV package (a folder, or a zip when TARGET ends in .zip). TARGET must be new (a "
+        "missing or empty folder, a zip that does not exist) unless --overwrite is given; "
+        "nothing the export does not write is ever deleted.",
     )
     export.add_argument("target", help="the package folder or .zip file")
     export.add_argument(
@@ -260,6 +271,13 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         help="collections to export, comma-separated, or 'all'",
     )
     export.add_argument("--zip", action="store_true", help="write a zip whatever the name")
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing zip, or the package files of these collections in a "
+        "folder that holds files (its other files are kept; a folder holding the CSV files "
+        "of collections not exported is refused)",
+    )
     export.set_defaults(run=run_export)
 
 
