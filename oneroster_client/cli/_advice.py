@@ -54,6 +54,7 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
         ),
         (r"([Ss])et token_url to", r"\1et --token-url (or ONEROSTER_TOKEN_URL) to"),
         (r"check that token_url is", "check that --token-url (ONEROSTER_TOKEN_URL) is"),
+        (r"check token_url and", "check --token-url (ONEROSTER_TOKEN_URL) and"),
         # API refusals (oneroster_client.status).
         (
             r"check the key/client_id and secret",
@@ -78,6 +79,8 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             r"or list with fields= and read listing\.dicts\(\)",
             "or read the record with 'oneroster list', whose --fields may leave fields out",
         ),
+        # Listing options (oneroster_client.client).
+        (r"order_by needs sort", "--order needs --sort"),
         # Skyward settings and diagnosis.
         (r"use auth='auto' or 'oauth1'", "use --auth auto or --auth oauth1"),
         (r"\bauth='(auto|oauth2|oauth1|token)'", r"--auth \1"),

@@ -542,7 +542,9 @@ def test_every_file_the_manifest_lists_is_in_the_folder(tmp_path: Path) -> None:
     write_package(tmp_path / "p", district)
     write_package(tmp_path / "p", district, overwrite=True)
     manifest = dict(csv.reader(io.StringIO((tmp_path / "p" / "manifest.csv").read_text())))
-    listed = {key[5:] for key, value in manifest.items() if key.startswith("file.") and value != "absent"}
+    listed = {
+        key[5:] for key, value in manifest.items() if key.startswith("file.") and value != "absent"
+    }
     present = {p.stem for p in (tmp_path / "p").iterdir() if p.name != "manifest.csv"}
     assert listed == present
 
@@ -550,7 +552,7 @@ def test_every_file_the_manifest_lists_is_in_the_folder(tmp_path: Path) -> None:
 def test_an_existing_zip_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
     target = tmp_path / "p.zip"
     target.write_bytes(b"not yours to replace")
-    with pytest.raises(CsvTargetError, match="already exists.*overwrite"):
+    with pytest.raises(CsvTargetError, match=r"already exists.*overwrite"):
         write_package(target, {"orgs": sample_district()["orgs"]})
     assert target.read_bytes() == b"not yours to replace"
 
