@@ -39,7 +39,7 @@ from oneroster_client.csv_package.specs import (
 )
 from oneroster_client.models import Record
 
-__all__ = ["write_package"]
+__all__ = ["check_target", "write_package"]
 
 
 def _text(value: Any) -> str:
