@@ -11,6 +11,7 @@ then a TOML file (``--config``), then defaults. Exit codes and every setting are
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -55,7 +56,10 @@ mapped or were refused); 5 configuration error; 130 interrupted. See docs/cli.md
 
 
 def _settings_parent(
-    sections: tuple[str, ...], title: str, only: tuple[str, ...] | None = None
+    sections: tuple[str, ...],
+    title: str,
+    only: tuple[str, ...] | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
@@ -63,7 +67,7 @@ def _settings_parent(
         metavar="PATH",
         help=f"a TOML settings file (default: ${CONFIG_ENV}, else none)",
     )
-    add_flags(parent, sections, title, only)
+    add_flags(parent, sections, title, only, defaults)
     return parent
 
 
@@ -87,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_parsers(commands, [sis], Formatter)
     buzz.add_parsers(commands, [both], Formatter)
     # The loopback server takes only the client id (and the secret) of the settings.
-    served = _settings_parent(("sis",), "Client credentials served", only=serve.SETTINGS_USED)
+    served = _settings_parent(
+        ("sis",),
+        "Client credentials served",
+        only=serve.SETTINGS_USED,
+        defaults=serve.SHOWN_DEFAULTS,
+    )
     serve.add_parsers(commands, [served], Formatter)
     return parser
 
@@ -124,6 +133,9 @@ def run(
     except ConfigurationError as error:
         _report(ctx, f"configuration error: {error}", error)
         return EXIT_CONFIG
+    except BrokenPipeError:
+        # Standard output was closed (``oneroster list users | head``): main() ends quietly.
+        raise
     except (OneRosterError, OSError) as error:
         _report(ctx, f"error: {error}", error)
         return EXIT_FAILED
@@ -146,6 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (``sys.argv[1:]`` when ``None``).
 
     Returns:
-        The exit code.
+        The exit code; 1, quietly, when standard output is closed before the command ends
+        (``oneroster list users | head``).
     """
-    return run(argv, out=sys.stdout, err=sys.stderr)
+    try:
+        code = run(argv, out=sys.stdout, err=sys.stderr)
+        # Output still buffered is written now, while a closed pipe can still be caught.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes standard output again at exit: point it at devnull so that the
+        # closed pipe is not reported a second time (the recipe of the signal module docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    return code

@@ -35,6 +35,8 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             "set them with --client-id and ONEROSTER_CLIENT_SECRET (or the config file)",
         ),
         (r"pass it to the auth object", "set it with ONEROSTER_CLIENT_SECRET (or the config file)"),
+        # CSV packages (oneroster_client.csv_package).
+        (r"pass overwrite=True", "pass --overwrite"),
         # OAuth 2 token endpoint refusals.
         (
             r"check client_id and client_secret",
@@ -52,6 +54,7 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
         ),
         (r"([Ss])et token_url to", r"\1et --token-url (or ONEROSTER_TOKEN_URL) to"),
         (r"check that token_url is", "check that --token-url (ONEROSTER_TOKEN_URL) is"),
+        (r"check token_url and", "check --token-url (ONEROSTER_TOKEN_URL) and"),
         # API refusals (oneroster_client.status).
         (
             r"check the key/client_id and secret",
@@ -76,6 +79,8 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             r"or list with fields= and read listing\.dicts\(\)",
             "or read the record with 'oneroster list', whose --fields may leave fields out",
         ),
+        # Listing options (oneroster_client.client).
+        (r"order_by needs sort", "--order needs --sort"),
         # Skyward settings and diagnosis.
         (r"use auth='auto' or 'oauth1'", "use --auth auto or --auth oauth1"),
         (r"\bauth='(auto|oauth2|oauth1|token)'", r"--auth \1"),

@@ -10,6 +10,7 @@ default.
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import stat
@@ -298,6 +299,7 @@ def add_flags(
     sections: Iterable[str],
     title: str,
     only: Iterable[str] | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> None:
     """Add the flags of the settings of ``sections`` as one argument group.
 
@@ -311,6 +313,8 @@ def add_flags(
         title: the title of the group in ``--help``.
         only: when given, just these settings (names such as ``"sis.client_id"``): a
             command lists only the options it uses.
+        defaults: the default a command itself uses when a setting is given nowhere,
+            by setting name, shown in ``--help`` instead of the setting's own.
     """
     group = parser.add_argument_group(title)
     wanted = None if only is None else frozenset(only)
@@ -319,7 +323,9 @@ def add_flags(
             continue
         if wanted is not None and setting.name not in wanted:
             continue
-        shown = "none" if setting.default is None else setting.default
+        shown = (defaults or {}).get(setting.name)
+        if shown is None:
+            shown = "none" if setting.default is None else setting.default
         where = f"default: {shown}; env {setting.env}; [{setting.section}] {setting.key}"
         if setting.parse is _boolean:
             group.add_argument(
@@ -397,8 +403,31 @@ def _check_tables(file: Path, data: Mapping[str, Any]) -> None:
                 for key in table
                 if f"{section}.{key}" not in SETTINGS
             ]
+        elif section == "passback":
+            problems += _unknown_passback_keys(table)
     if problems:
         raise ConfigurationError(f"config file {file}: " + "; ".join(problems))
+
+
+def _unknown_passback_keys(table: Mapping[str, Any]) -> list[str]:
+    """A problem for each key of ``[passback]`` that is not a passback setting.
+
+    ``[roster]`` is checked by ``RosterSettings.from_dict``; the passback settings take
+    keywords, so an unknown key is named here, with the closest known one.
+    """
+    from oneroster_client.buzz.passback import PassbackSettings
+
+    known = sorted(field.name for field in attrs.fields(PassbackSettings))
+    problems = []
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(
+            f"{key!r} is not a passback setting in [passback] (known: {', '.join(known)}){hint}"
+        )
+    return problems
 
 
 def _has_secret(data: Mapping[str, Any]) -> bool:

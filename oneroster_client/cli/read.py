@@ -8,6 +8,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+import attrs
+
+from oneroster_client._naming import to_wire_name
 from oneroster_client.cli._advice import for_the_command_line
 from oneroster_client.cli._common import (
     EXIT_FAILED,
@@ -23,9 +26,11 @@ from oneroster_client.client import COLLECTIONS, OneRosterClient
 from oneroster_client.endpoints import OPERATIONS, Operation
 from oneroster_client.errors import (
     AuthenticationError,
+    NotFoundError,
     OneRosterError,
     TransportError,
 )
+from oneroster_client.models import Record
 
 __all__ = ["add_parsers"]
 
@@ -119,28 +124,48 @@ def run_check(ctx: Context) -> int:
         ctx.say(f"OneRoster base URL: {client.base_url}")
         collections = _CHECKED + (_GRADEBOOK if ctx.args.passback else ())
         failed = 0
+        tried_ok = False
         for attribute in collections:
-            problem, stop = _probe(client, attribute)
+            problem, stop = _probe(client, attribute, first=not tried_ok)
             failed += problem is not None
-            ctx.say(f"  {'ok  ' if problem is None else 'FAIL'}  {attribute}{problem or ''}")
+            tried_ok = tried_ok or problem is None
+            shown = for_the_command_line(problem or "")
+            ctx.say(f"  {'ok  ' if problem is None else 'FAIL'}  {attribute}{shown}")
             if stop:
-                # Credentials or the connection failed: every other collection would fail
-                # the same way, so the first failure says it all.
-                ctx.say("  (the other collections were not tried: fix this first)")
+                # Credentials, the connection or the base path failed: every other
+                # collection would fail the same way, so the first failure says it all.
+                ctx.say(f"  ({stop.lstrip()}the other collections were not tried: fix this first)")
                 break
         ctx.say("Connection works." if not failed else f"{failed} check(s) failed.")
     return EXIT_OK if not failed else EXIT_FAILED
 
 
-def _probe(client: OneRosterClient, attribute: str) -> tuple[str | None, bool]:
-    """What went wrong reading one record of a collection, and whether to stop there."""
+_WRONG_BASE = (
+    "no collection was found at this base URL, which is probably wrong (it is the part "
+    "before /orgs, e.g. https://sis.example.org/ims/oneroster/v1p1; see --base-url); "
+)
+
+
+def _probe(client: OneRosterClient, attribute: str, *, first: bool) -> tuple[str | None, str]:
+    """What went wrong reading one record of a collection, and why to stop there (``""``
+    to go on; a note, maybe empty, ending in a space, to stop).
+
+    ``first`` is true while no collection has been read: a 404 then means that the base
+    URL is wrong, and every other collection would answer 404 too.
+    """
     try:
         getattr(client, attribute).list(page_size=1).first(1)
     except (AuthenticationError, TransportError) as error:
-        return ": " + (str(error).splitlines() or [type(error).__name__])[0], True
+        return ": " + _first_line(error), " "
+    except NotFoundError as error:
+        return ": " + _first_line(error), _WRONG_BASE if first else ""
     except OneRosterError as error:
-        return ": " + (str(error).splitlines() or [type(error).__name__])[0], False
-    return None, False
+        return ": " + _first_line(error), ""
+    return None, ""
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 # --- list, get ------------------------------------------------------------------------
@@ -153,14 +178,16 @@ def run_list(ctx: Context) -> int:
     for name, value in (("filter", args.filter), ("sort", args.sort), ("order_by", args.order)):
         if value is not None:
             options[name] = value
+    if args.order is not None and args.sort is None:
+        raise UsageProblem("--order needs --sort: OneRoster orders by the sort field")
+    if args.of:
+        op, ids = nested_operation(args.collection, args.of)
+    else:
+        op, ids = _operation(collection_attribute(args.collection), "list"), []
     if args.fields:
-        options["fields"] = _fields(args.fields)
+        options["fields"] = _fields(args.fields, op.model)
     with ctx.oneroster() as client:
-        if args.of:
-            op, ids = nested_operation(args.collection, args.of)
-            method = getattr(getattr(client, op.attribute), op.name)
-        else:
-            method, ids = getattr(client, collection_attribute(args.collection)).list, []
+        method = getattr(getattr(client, op.attribute), op.name)
         with progress_bar(args.collection, ctx.err) as bar:
             listing = method(*ids, progress=bar, **options)
             rows = listing.dicts()
@@ -175,15 +202,36 @@ def run_get(ctx: Context) -> int:
     """Read one record by sourcedId."""
     args = ctx.args
     attribute = collection_attribute(args.collection)
+    fields = _fields(args.fields, _operation(attribute, "get").model) if args.fields else None
     with ctx.oneroster() as client:
-        fields = _fields(args.fields) if args.fields else None
         record = getattr(client, attribute).get(args.id, fields=fields)
         write_rows([record.to_dict()], args.format, ctx.out, fields)
     return EXIT_OK
 
 
-def _fields(text: str) -> list[str]:
-    return [field.strip() for field in text.split(",") if field.strip()]
+def _operation(attribute: str, name: str) -> Operation:
+    return next(op for op in OPERATIONS if op.attribute == attribute and op.name == name)
+
+
+def _fields(text: str, model: type[Record]) -> list[str]:
+    """The wire names of ``--fields``, given in any spelling (``given_name``, ``givenName``).
+
+    Raises:
+        UsageProblem: a name that is not a field of the collection's records, or none.
+    """
+    known = [to_wire_name(field.name) for field in attrs.fields(model) if field.name != "extra"]
+    by_folded = {_folded(name): name for name in known}
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageProblem("--fields names no field")
+    unknown = [name for name in names if _folded(name) not in by_folded]
+    if unknown:
+        raise UsageProblem(
+            f"--fields: {', '.join(map(repr, unknown))} "
+            f"{'is not a field' if len(unknown) == 1 else 'are not fields'} of "
+            f"{model.__name__} records (fields: {', '.join(known)})"
+        )
+    return list(dict.fromkeys(by_folded[_folded(name)] for name in names))
 
 
 # --- export ---------------------------------------------------------------------------
@@ -191,8 +239,11 @@ def _fields(text: str) -> list[str]:
 
 def run_export(ctx: Context) -> int:
     """Write the district's collections to a OneRoster 1.1 CSV package."""
+    from pathlib import Path
+
     from oneroster_client.csv_package import COLLECTIONS as CSV_COLLECTIONS
-    from oneroster_client.csv_package import write_package
+    from oneroster_client.csv_package import CsvTargetError, write_package
+    from oneroster_client.csv_package.writer import check_target
 
     args = ctx.args
     names = (
@@ -205,10 +256,16 @@ def run_export(ctx: Context) -> int:
         raise UsageProblem(
             f"--collections: unknown {', '.join(wrong)} (known: {', '.join(CSV_COLLECTIONS)})"
         )
+    as_zip = args.zip or Path(args.target).suffix.lower() == ".zip"
+    try:
+        # Checked before the server is read: a long export must not fail at its last step.
+        check_target(Path(args.target), names, as_zip=as_zip, overwrite=args.overwrite)
+    except CsvTargetError as error:
+        raise UsageProblem(str(error)) from None
     counts: dict[str, int] = {}
     with ctx.oneroster() as client:
         records = {name: _counted(client, name, counts, ctx.err) for name in names}
-        path = write_package(args.target, records, zip=args.zip or None)
+        path = write_package(args.target, records, zip=as_zip, overwrite=args.overwrite)
     for name in names:
         ctx.say(f"  {name:<18}{counts.get(name, 0):>10,}")
     ctx.say(f"Wrote a OneRoster 1.1 CSV package to {path}")
@@ -251,7 +308,9 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         formatter_class=formatter,
         help="write a district to a OneRoster 1.1 CSV package",
         description="Read the district's collections and write them as a OneRoster 1.1 "
-        "CSV package (a folder, or a zip when TARGET ends in .zip).",
+        "CSV package (a folder, or a zip when TARGET ends in .zip). TARGET must be new (a "
+        "missing or empty folder, a zip that does not exist) unless --overwrite is given; "
+        "nothing the export does not write is ever deleted.",
     )
     export.add_argument("target", help="the package folder or .zip file")
     export.add_argument(
@@ -260,6 +319,13 @@ def add_parsers(commands: Any, parents: list[argparse.ArgumentParser], formatter
         help="collections to export, comma-separated, or 'all'",
     )
     export.add_argument("--zip", action="store_true", help="write a zip whatever the name")
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing zip, or the package files of these collections in a "
+        "folder that holds files (its other files are kept; a folder holding the CSV files "
+        "of collections not exported is refused)",
+    )
     export.set_defaults(run=run_export)
 
 

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from oneroster_client.cli._common import (
     EXIT_OK,
     Context,
+    UsageProblem,
     port_number,
     positive_int,
     seconds,
 )
 from oneroster_client.errors import ConfigurationError
 
-__all__ = ["DEMO_DOMAIN", "SETTINGS_USED", "add_parsers", "wait"]
+__all__ = [
+    "DEMO_DOMAIN",
+    "SERVED_CLIENT_ID",
+    "SETTINGS_USED",
+    "SHOWN_DEFAULTS",
+    "add_parsers",
+    "wait",
+]
 
 DEMO_DOMAIN = "100"
 """The district domain id the loopback Buzz server is seeded with."""
@@ -26,6 +36,12 @@ DEMO_DOMAIN = "100"
 SETTINGS_USED = ("sis.client_id", "sis.client_secret")
 """The settings ``serve`` reads: the client credentials it accepts (only these are
 listed in its ``--help``)."""
+
+SERVED_CLIENT_ID = "oneroster-test-client"
+"""The client id ``serve`` accepts when none is configured."""
+
+SHOWN_DEFAULTS = {"sis.client_id": SERVED_CLIENT_ID}
+"""The defaults ``serve --help`` shows for the settings it reads."""
 
 
 def wait(ctx: Context, seconds: float | None) -> None:
@@ -66,7 +82,7 @@ def run_serve(ctx: Context) -> int:
 
     args = ctx.args
     values = ctx.settings.values
-    client_id = values["sis.client_id"] or "oneroster-test-client"
+    client_id = values["sis.client_id"] or SERVED_CLIENT_ID
     given_secret = values["sis.client_secret"]
     district = _district(ctx)
     options: dict[str, Any] = {"client_id": client_id, "client_secret": given_secret}
@@ -74,7 +90,7 @@ def run_serve(ctx: Context) -> int:
         from skyward_adapter.testing import QMLATIV_BASE_PATH, SKYWARD_GRADEBOOK_RULES
 
         options.update(base_path=QMLATIV_BASE_PATH, gradebook_rules=SKYWARD_GRADEBOOK_RULES)
-    with OneRosterServer(district, port=args.port, **options) as running:
+    with _bound(args.port, lambda: OneRosterServer(district, port=args.port, **options)) as running:
         ctx.say(f"Serving {district} (OneRoster 1.1, loopback only)")
         ctx.say("Connect with these settings (e.g. in another terminal):")
         if args.skyward:
@@ -108,10 +124,12 @@ def run_buzz_serve(ctx: Context) -> int:
             {"id": args.domain, "name": "Example USD", "userspace": "exusd", "parentid": "1"}
         ]
     }
-    with BuzzServer(seed=seed, port=args.port) as server:
+    key_path = Path(args.key_file)
+    _check_key_folder(key_path)
+    with _bound(args.port, lambda: BuzzServer(seed=seed, port=args.port)) as server:
         token_url, user_id, private_key, key_id = server.jwt_credentials()
         ctx.secrets.add(private_key.strip())
-        key_file = _write_key(Path(args.key_file), private_key)
+        key_file = _write_key(key_path, private_key)
         ctx.say("Serving a Buzz (DLAP) server (loopback only)")
         ctx.say("Connect with these settings (e.g. in another terminal):")
         ctx.say(f"  export ONEROSTER_BUZZ_URL={server.base_url}")
@@ -123,6 +141,41 @@ def run_buzz_serve(ctx: Context) -> int:
         ctx.say("  export ONEROSTER_BUZZ_USER_AGENT='my-sync/1.0 (me@example.org)'")
         wait(ctx, args.duration)
     return EXIT_OK
+
+
+_Server = TypeVar("_Server")
+
+
+def _bound(port: int, start: Callable[[], _Server]) -> _Server:
+    """The server ``start`` makes (it binds ``port``); a port in use is a usage error."""
+    try:
+        return start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise UsageProblem(
+            f"port {port} is in use (another server, or an earlier run still going): "
+            "choose another with --port, or --port 0 for any free port"
+        ) from None
+
+
+def _check_key_folder(path: Path) -> None:
+    """Refuse a ``--key-file`` the key cannot be written to, before the server starts."""
+    if path.is_dir():
+        raise UsageProblem(f"--key-file {str(path)!r} is a folder: give a file path")
+    folder = path.parent
+    if not folder.exists():
+        raise UsageProblem(
+            f"--key-file {str(path)!r}: the folder {str(folder)!r} does not exist: create it "
+            "first, or choose another path"
+        )
+    if not folder.is_dir():
+        raise UsageProblem(f"--key-file {str(path)!r}: {str(folder)!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageProblem(
+            f"--key-file {str(path)!r}: cannot write in the folder {str(folder)!r} "
+            "(permission denied)"
+        )
 
 
 _KEY_HEADER = "-----BEGIN PRIVATE KEY-----"
@@ -141,13 +194,19 @@ def _write_key(path: Path, pem: str) -> Path:
             "(the key file is replaced only when it holds a key from an earlier run)"
         )
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(pem)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(pem)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    except OSError as error:
+        # The message names the path asked for, never the temporary file beside it.
+        raise UsageProblem(
+            f"--key-file {str(path)!r}: cannot write it ({error.strerror or error})"
+        ) from None
     return path.resolve()
 
 

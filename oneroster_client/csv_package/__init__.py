@@ -42,6 +42,7 @@ rows are written with ids ``<owner>-<resource>`` and the owner's status).
 from oneroster_client.csv_package.errors import (
     CsvPackageError,
     CsvRowError,
+    CsvTargetError,
     CsvWarning,
     CsvWriteError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "CsvPackage",
     "CsvPackageError",
     "CsvRowError",
+    "CsvTargetError",
     "CsvWarning",
     "CsvWriteError",
     "FileMode",

@@ -9,7 +9,7 @@ import attrs
 
 from oneroster_client.errors import OneRosterError
 
-__all__ = ["CsvPackageError", "CsvRowError", "CsvWarning", "CsvWriteError"]
+__all__ = ["CsvPackageError", "CsvRowError", "CsvTargetError", "CsvWarning", "CsvWriteError"]
 
 
 def where(file: str, line: int | None, column: str | None) -> str:
@@ -46,6 +46,12 @@ class CsvPackageError(OneRosterError, ValueError):
 
 class CsvWriteError(OneRosterError, ValueError):
     """A record the CSV binding cannot carry; the message names file, record and column."""
+
+
+class CsvTargetError(CsvWriteError):
+    """A package target that would not be written safely: it exists (and overwriting was
+    not asked for), is of the wrong kind, or holds files of an earlier package that the
+    new one would contradict. Raised before any record is read."""
 
 
 @attrs.frozen(kw_only=True)

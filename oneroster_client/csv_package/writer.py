@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from oneroster_client import converter
-from oneroster_client.csv_package.errors import CsvWriteError
+from oneroster_client.csv_package.errors import CsvTargetError, CsvWriteError
 from oneroster_client.csv_package.specs import (
     COLLECTIONS,
     DEFAULT_SYSTEM_NAME,
@@ -39,7 +39,7 @@ from oneroster_client.csv_package.specs import (
 )
 from oneroster_client.models import Record
 
-__all__ = ["write_package"]
+__all__ = ["check_target", "write_package"]
 
 
 def _text(value: Any) -> str:
@@ -268,13 +268,23 @@ def write_package(
     source_system_name: str | None = None,
     source_system_code: str | None = None,
     zip: bool | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write records as a OneRoster 1.1 CSV package, streaming them row by row.
 
     One file is written per non-empty collection (plus ``courseResources.csv`` and
     ``classResources.csv`` for course and class resources) and ``manifest.csv`` lists all
     13 data files as ``bulk``/``delta``/``absent``. Files are staged and moved into place at
-    the end; in a folder, package files left from an earlier package are removed.
+    the end, ``manifest.csv`` last, so that a package is never left with a manifest that
+    lists files it does not hold.
+
+    The target must be new (a missing or empty folder, a zip file that does not exist)
+    unless ``overwrite`` is true. Nothing is ever deleted that the package does not
+    replace: with ``overwrite``, a folder's other files (``notes.txt``) are kept, the
+    package files of the collections written are replaced, and a folder that holds the
+    files of *other* collections (an earlier, fuller package) is refused, since keeping
+    them would contradict the new manifest and deleting them would lose them. The target
+    is checked before any record is read.
 
     Args:
         target: a folder, or a file name ending in ``.zip`` for a zip package.
@@ -285,6 +295,8 @@ def write_package(
         source_system_code: ``source.systemCode`` in the manifest.
         zip: write a zip (``True``) or a folder (``False``); by default a zip when
             ``target`` ends in ``.zip``.
+        overwrite: replace a zip file, or the package files of these collections in a
+            folder that already holds files.
 
     Returns:
         The path of the package written.
@@ -294,12 +306,16 @@ def write_package(
             the CSV binding cannot carry (a list item with a comma, a user id with braces,
             a vendor value nested too deeply to write as text). The message names file,
             record and column. It is a :class:`ValueError`.
+        CsvTargetError: the target exists (without ``overwrite``), is of the wrong kind
+            (a file where a folder is wanted), or holds package files of collections not
+            written. Raised before any record is read.
         ValueError: an unknown collection or mode.
         TypeError: a record of the wrong model for its collection.
     """
     _check_arguments(records, mode)
     path = Path(target)
     as_zip = zip if zip is not None else path.suffix.lower() == ".zip"
+    replaced = check_target(path, records, as_zip=as_zip, overwrite=overwrite)
     staging = _staging_folder(path, as_zip=as_zip)
     sheets: list[_Sheet] = []
     try:
@@ -313,7 +329,7 @@ def write_package(
         if as_zip:
             _zip_package(staging, path, written)
         else:
-            _move_package(staging, path, written)
+            _move_package(staging, path, written, replaced)
     finally:
         for sheet in sheets:
             sheet.discard()
@@ -329,6 +345,67 @@ def _check_arguments(records: Mapping[str, Iterable[Record]], mode: str) -> None
         raise ValueError(
             f"unknown OneRoster collections {unknown}; expected names from {list(COLLECTIONS)}"
         )
+
+
+def _package_files(collections: Iterable[str]) -> set[str]:
+    """The lower-cased file names the package of these collections may write."""
+    names = {MANIFEST}
+    for collection in collections:
+        names.add(SPECS[collection].filename.lower())
+        if collection in LINKS:
+            names.add(SPECS[LINKS[collection][0]].filename.lower())
+    return names
+
+
+def check_target(
+    path: Path, collections: Iterable[str], *, as_zip: bool, overwrite: bool
+) -> list[str]:
+    """Check that a package of ``collections`` may be written to ``path``.
+
+    Returns:
+        The names of the folder's files that writing will replace (or remove, for a
+        collection that turns out empty): package files of these collections only.
+
+    Raises:
+        CsvTargetError: see :func:`write_package`.
+    """
+    if as_zip:
+        if path.is_dir():
+            raise CsvTargetError(f"{path} is a folder, not a zip file: choose a file name")
+        if path.exists() and not overwrite:
+            raise CsvTargetError(
+                f"{path} already exists: choose a new file name, or pass overwrite=True "
+                "to replace it"
+            )
+        return []
+    if path.exists() and not path.is_dir():
+        raise CsvTargetError(
+            f"{path} is a file, not a folder: choose a folder (or a name ending in .zip)"
+        )
+    entries = sorted(entry.name for entry in os.scandir(path)) if path.is_dir() else []
+    if not entries:
+        return []
+    shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    if not overwrite:
+        raise CsvTargetError(
+            f"the folder {path} is not empty (it holds {shown}): choose a new or empty "
+            "folder, or pass overwrite=True to replace the package files written there "
+            "(other files are kept)"
+        )
+    ours = _package_files(collections)
+    every = {name.lower() for name in FILE_COLUMNS} | {MANIFEST}
+    others = [
+        name
+        for name in entries
+        if name.lower() in every and name.lower() not in ours and (path / name).is_file()
+    ]
+    if others:
+        raise CsvTargetError(
+            f"the folder {path} holds {', '.join(others)} of an earlier package, which this "
+            "package would not replace: keeping them would contradict its manifest. Write "
+            "those collections too, remove the files, or choose a new or empty folder"
+        )
+    return [name for name in entries if name.lower() in ours and (path / name).is_file()]
 
 
 def _staging_folder(path: Path, *, as_zip: bool) -> Path:
@@ -368,12 +445,17 @@ def _zip_package(staging: Path, path: Path, written: Sequence[str]) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _move_package(staging: Path, folder: Path, written: Sequence[str]) -> None:
-    keep = {*written, MANIFEST}
-    package_names = {name.lower() for name in FILE_COLUMNS} | {MANIFEST}
-    for entry in os.scandir(folder):
-        # A stale users.csv (or Users.csv) would contradict the new manifest.
-        if entry.is_file() and entry.name.lower() in package_names and entry.name not in keep:
-            os.unlink(entry.path)
-    for name in sorted(keep):
+def _move_package(
+    staging: Path, folder: Path, written: Sequence[str], replaced: Sequence[str]
+) -> None:
+    # The old manifest goes first and the new one comes last: if a move fails half way,
+    # the folder has no manifest (not a package) rather than one listing missing files.
+    (folder / MANIFEST).unlink(missing_ok=True)
+    for name in replaced:
+        # A file of a collection written that is now empty (or spelt Users.csv) would
+        # contradict the new manifest; only files of the collections written are here.
+        if name != MANIFEST and name not in written:
+            (folder / name).unlink(missing_ok=True)
+    for name in written:
         os.replace(staging / name, folder / name)
+    os.replace(staging / MANIFEST, folder / MANIFEST)

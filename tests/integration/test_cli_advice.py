@@ -168,6 +168,11 @@ def test_every_rewrite_leaves_no_python_keyword() -> None:
         "kept (a user delete takes the user's enrollments; set cascade_deletes to allow it)",
         "are kept (set delete_domains to delete them)",
         "the next one is allowed from 2025-01-01 00:00 UTC (or set too_soon to 'warn')",
+        "the folder p is not empty (it holds a.txt): choose a new or empty folder, or pass "
+        "overwrite=True to replace the package files written there (other files are kept)",
+        "could not reach the OAuth 2 token endpoint at idp: the connection failed (refused, "
+        "DNS or network); check token_url and the network",
+        "order_by needs sort: OneRoster orders by the sort field",
     ]
     for message in messages:
         rewritten = for_the_command_line(message)

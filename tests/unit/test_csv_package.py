@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from oneroster_client.csv_package import (
     COLLECTIONS,
     CsvPackageError,
+    CsvTargetError,
     read_package,
     write_package,
 )
@@ -489,15 +490,83 @@ def test_zip_flag_overrides_the_suffix(tmp_path: Path) -> None:
     assert (tmp_path / "folder.zip" / "orgs.csv").is_file()
 
 
-def test_rewriting_a_folder_removes_stale_package_files(tmp_path: Path) -> None:
+def test_a_folder_that_holds_files_is_refused_before_any_record_is_read(tmp_path: Path) -> None:
+    (tmp_path / "users.csv").write_text("mine")
+    (tmp_path / "thesis.txt").write_text("mine too")
+
+    def orgs() -> Iterator[Org]:
+        raise AssertionError("a record was read before the target was checked")
+        yield  # pragma: no cover
+
+    with pytest.raises(CsvTargetError, match=r"not empty .*thesis\.txt, users\.csv.*overwrite"):
+        write_package(tmp_path, {"orgs": orgs()})
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.txt", "users.csv"]
+    assert (tmp_path / "users.csv").read_text() == "mine"
+
+
+def test_overwrite_never_deletes_files_of_collections_not_written(tmp_path: Path) -> None:
     district = sample_district()
     write_package(tmp_path, district)
     (tmp_path / "notes.txt").write_text("kept")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    write_package(tmp_path, {"orgs": district["orgs"]})
+    # Re-writing only orgs over a full package would leave users.csv (and the rest)
+    # contradicting the new manifest, or lose them: refused, nothing touched.
+    with pytest.raises(CsvTargetError, match=r"users\.csv.*would not replace"):
+        write_package(tmp_path, {"orgs": district["orgs"]}, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.csv", "notes.txt", "orgs.csv"]
-    assert read_package(tmp_path).warnings == []
+    # Writing every collection again replaces the package and keeps notes.txt.
+    write_package(tmp_path, district, source_system_name="again", overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "kept"
+    package = read_package(tmp_path)
+    assert package.warnings == [] and package.errors == []
+    assert "again" in (tmp_path / "manifest.csv").read_text()
+
+
+def test_overwrite_removes_the_old_file_of_a_collection_written_empty(tmp_path: Path) -> None:
+    district = sample_district()
+    write_package(tmp_path, {"orgs": district["orgs"], "users": district["users"]})
+    (tmp_path / "users.csv").rename(tmp_path / "Users.csv")
+
+    write_package(tmp_path, {"orgs": district["orgs"], "users": []}, overwrite=True)
+
+    # users was written (as absent): its old file must not contradict the manifest.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.csv", "orgs.csv"]
+    assert read_package(tmp_path).mode_of("users") == "absent"
+
+
+def test_every_file_the_manifest_lists_is_in_the_folder(tmp_path: Path) -> None:
+    district = sample_district()
+    write_package(tmp_path / "p", district)
+    write_package(tmp_path / "p", district, overwrite=True)
+    manifest = dict(csv.reader(io.StringIO((tmp_path / "p" / "manifest.csv").read_text())))
+    listed = {
+        key[5:] for key, value in manifest.items() if key.startswith("file.") and value != "absent"
+    }
+    present = {p.stem for p in (tmp_path / "p").iterdir() if p.name != "manifest.csv"}
+    assert listed == present
+
+
+def test_an_existing_zip_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "p.zip"
+    target.write_bytes(b"not yours to replace")
+    with pytest.raises(CsvTargetError, match=r"already exists.*overwrite"):
+        write_package(target, {"orgs": sample_district()["orgs"]})
+    assert target.read_bytes() == b"not yours to replace"
+
+    write_package(target, {"orgs": sample_district()["orgs"]}, overwrite=True)
+    assert read_package(target).mode_of("orgs") == "bulk"
+
+
+def test_targets_of_the_wrong_kind_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "folder.zip").mkdir()
+    with pytest.raises(CsvTargetError, match="is a file, not a folder"):
+        write_package(tmp_path / "file", {"orgs": []}, overwrite=True)
+    with pytest.raises(CsvTargetError, match="is a folder, not a zip file"):
+        write_package(tmp_path / "folder.zip", {"orgs": []}, overwrite=True)
 
 
 def test_delta_requires_status_and_date(tmp_path: Path) -> None:
@@ -975,6 +1044,7 @@ def test_every_public_name_is_exported_by_the_package() -> None:
         "CsvPackage",
         "CsvPackageError",
         "CsvRowError",
+        "CsvTargetError",
         "CsvWarning",
         "FileMode",
         "read_package",
