@@ -390,7 +390,7 @@ def csv_rows(plan: Plan) -> list[Row]:
         raw_target.mkdir()
         for _ in range(plan.csv_repeat):
             start = time.perf_counter()
-            write_package(target, models)
+            write_package(target, models, overwrite=True)
             rates["write"].append(total / (time.perf_counter() - start))
             start = time.perf_counter()
             package = read_package(target)
