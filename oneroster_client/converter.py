@@ -80,6 +80,8 @@ SENSITIVE_FIELDS = frozenset(
         "countryOfBirthCode",
         "stateOfBirthAbbreviation",
         "publicSchoolResidenceStatus",
+        # A teacher's free text about one student (Result.comment) often names people.
+        "comment",
     }
 )
 
