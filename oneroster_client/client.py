@@ -646,14 +646,21 @@ class OneRosterClient:
 
     def _get(self, op: Operation, ids: Sequence[str], *, fields: FieldsInput = None) -> Any:
         params: list[tuple[str, str]] = []
-        selected = wire_fields(fields)
-        if selected is not None:
+        wanted = wire_fields(fields)
+        if wanted is not None:
+            # sourcedId is always asked for, as listings do: it is the record's identity.
+            names = wanted.split(",")
+            selected = wanted if "sourcedId" in names else f"sourcedId,{wanted}"
             missing = missing_required_fields(op.model, selected)
             if missing:
+                # A partial record is no model; one listing filtered to the record reads it
+                # as a dict, with the same selection.
+                one = repr(ids[0]) if len(ids) == 1 and isinstance(ids[0], str) else "..."
                 raise FilterError(
-                    f"fields={selected} leaves out {', '.join(missing)}, which a "
+                    f"fields={wanted} leaves out {', '.join(missing)}, which a "
                     f"{op.model.__name__} needs; add them, or list with fields= and read "
-                    "listing.dicts()"
+                    f"listing.dicts() (for this record: {op.attribute}.list(filter="
+                    f"F.sourced_id == {one}, fields={wanted!r}).dicts())"
                 )
             params.append(("fields", selected))
         url = self._transport.url_for(self._path(op, ids), params)

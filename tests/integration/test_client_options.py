@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from oneroster_client import F, OneRosterClient, RetryPolicy
 from oneroster_client.endpoints import OPERATIONS
-from oneroster_client.errors import ConfigurationError
+from oneroster_client.errors import ConfigurationError, FilterError
+from oneroster_client.testing.district import District
 from oneroster_client.testing.hostile import Received, Reply, ScriptedServer
+from oneroster_client.testing.server import OneRosterServer
 
 LIST_OPTIONS = (
     "filter",
@@ -189,3 +191,49 @@ def test_any_other_name_is_refused_naming_it(
     message = _refused(lambda: client.students.list(**options))
     assert f"unexpected keyword argument {name!r}" in message
     assert server.received == []
+
+
+# --- get() with fields= --------------------------------------------------------------------
+
+USER_REQUIRED = ["role", "enabled_user", "orgs", "username", "given_name", "family_name"]
+
+
+@pytest.fixture
+def district_client(oneroster_server: OneRosterServer) -> Iterator[OneRosterClient]:
+    with OneRosterClient(
+        oneroster_server.base_url, auth=oneroster_server.oauth2(), retry=RetryPolicy.none()
+    ) as one:
+        yield one
+
+
+def test_get_asks_for_the_sourced_id_itself_as_listings_do(
+    district_client: OneRosterClient,
+    oneroster_server: OneRosterServer,
+    oneroster_district: District,
+) -> None:
+    row = oneroster_district["users"][0]
+    user = district_client.users.get(row["sourcedId"], fields=USER_REQUIRED)
+    assert (user.sourced_id, user.username, user.email) == (row["sourcedId"], row["username"], None)
+    sent = oneroster_server.requests[-1].query["fields"]
+    assert sent == "sourcedId,role,enabledUser,orgs,username,givenName,familyName"
+    listing = district_client.users.list(fields=USER_REQUIRED)
+    assert len(listing.all()) == len(oneroster_district["users"])  # models, not refused
+
+
+def test_a_partial_get_says_how_to_read_that_record_partially(
+    district_client: OneRosterClient, oneroster_district: District
+) -> None:
+    sourced_id = oneroster_district["users"][0]["sourcedId"]
+    with pytest.raises(FilterError) as caught:
+        district_client.users.get(sourced_id, fields=["given_name"])
+    message = str(caught.value)
+    assert message.startswith("fields=givenName leaves out role, ")  # not sourcedId: it is added
+    suggested = f"users.list(filter=F.sourced_id == {sourced_id!r}, fields='givenName').dicts()"
+    assert f"(for this record: {suggested})" in message
+    # The suggestion works: it reads exactly that record, partially.
+    rows = list(
+        eval(suggested, {"F": F, "users": district_client.users})  # the text the message gives
+    )
+    assert rows == [
+        {"sourcedId": sourced_id, "givenName": oneroster_district["users"][0]["givenName"]}
+    ]
