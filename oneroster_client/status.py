@@ -13,6 +13,8 @@ from __future__ import annotations
 import http
 import json
 import re
+import ssl
+from collections.abc import Iterator
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -39,9 +41,12 @@ from oneroster_client.status_info import StatusInfo, normalize_code_minor
 
 __all__ = [
     "StatusInfo",
+    "TLSFailure",
+    "error_chain",
     "error_from_response",
     "normalize_code_minor",
     "parse_status_infos",
+    "tls_failure",
     "warnings_from_body",
 ]
 
@@ -710,3 +715,92 @@ def _excerpt(text: str, secrets: tuple[str, ...]) -> str | None:
         cut = max((match.start() for match in _SEPARATOR.finditer(window)), default=0)
         window = window[:cut]
     return redact_text(window, secrets)[:_EXCERPT_LENGTH] or None
+
+
+# --- TLS handshake failures ---------------------------------------------------------------
+
+# How many wrapped exceptions are searched for the root cause of a connection error.
+_MAX_CAUSE_DEPTH = 12
+# OpenSSL's reasons when the other side answered the ClientHello with something that is not
+# TLS: a plain-http server's "HTTP/1.1 400 ..." reads as a record of an unknown version
+# (OpenSSL 1.1 and 3.0), a record layer failure (3.2 and later), or an HTTP request/answer.
+_NOT_TLS = re.compile(
+    r"WRONG_VERSION_NUMBER|wrong version number|RECORD_LAYER_FAILURE|record layer failure"
+    r"|\[SSL: HTTP_REQUEST\]|\[SSL: HTTPS_PROXY_REQUEST\]|UNKNOWN_PROTOCOL|unknown protocol"
+)
+_CERTIFICATE = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed")
+
+
+def error_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: causes, contexts, ``reason`` and args.
+
+    requests wraps urllib3's errors, which wrap the socket's or ssl's; the root cause says
+    what happened. The walk is bounded, so a cycle or a deep chain cannot stall it.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < _MAX_CAUSE_DEPTH:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [item for item in inner if isinstance(item, BaseException)]
+
+
+@attrs.frozen
+class TLSFailure:
+    """Why a TLS handshake failed, as far as the error tells.
+
+    Attributes:
+        kind: ``"not_tls"`` (the server answered in plain HTTP or another protocol, not
+            TLS: the URL's scheme or port is wrong), ``"certificate"`` (the server's
+            certificate was not accepted) or ``"other"``.
+        detail: what the certificate check said (``"self-signed certificate"``), if known.
+    """
+
+    kind: str
+    detail: str | None = None
+
+    def advice(self, *, setting: str) -> str:
+        """What to check, for a message about the handshake with ``setting`` (a URL's name).
+
+        Args:
+            setting: the name of the URL that was used, e.g. ``"the base URL"``.
+        """
+        if self.kind == "not_tls":
+            return (
+                "the server does not speak TLS (https) at that address (it answered like a "
+                f"plain-http server); check the scheme (http/https) and port of {setting}"
+            )
+        if self.kind == "certificate":
+            said = f" ({self.detail})" if self.detail else ""
+            return (
+                f"the server certificate was not accepted{said}; check {setting}, the server "
+                "certificate, and the CA bundle or the session's verify setting"
+            )
+        return f"check {setting} and the server certificate"
+
+
+def tls_failure(exc: BaseException) -> TLSFailure:
+    """Tell a server that speaks no TLS from a refused certificate, from the error chain.
+
+    Args:
+        exc: the error of a failed https request (``requests.exceptions.SSLError``, or an
+            error wrapping one).
+
+    Returns:
+        What kind of failure it was.
+    """
+    for cause in error_chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message if isinstance(cause.verify_message, str) else None
+            return TLSFailure("certificate", detail or None)
+    text = " ".join(str(cause) for cause in error_chain(exc))
+    if _NOT_TLS.search(text):
+        return TLSFailure("not_tls")
+    if _CERTIFICATE.search(text):
+        return TLSFailure("certificate")
+    return TLSFailure("other")
