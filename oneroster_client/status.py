@@ -331,6 +331,7 @@ class _Context:
     retry_after: float | None
     hint_text: str = ""
     granted_scopes: tuple[str, ...] | None = None
+    auth_kind: str | None = None
 
     def has(self, *tokens: str) -> bool:
         return any(info.code_minor in tokens for info in self.infos)
@@ -413,6 +414,14 @@ def _explain_400(ctx: _Context) -> str:
 
 
 def _explain_401(ctx: _Context) -> str:
+    if ctx.auth_kind == "token":
+        # A pre-issued token: there is no client id or secret to check, and no renewal.
+        code = " (invalid_token)" if ctx.has("invalidtoken") else ""
+        return (
+            f"the server did not accept the access token{code}; check the access token: the "
+            "whole token, not expired or revoked, issued for this server (a pre-issued token "
+            "is never renewed: get a new one)" + ctx.server_said()
+        )
     if ctx.has("invalidtoken"):
         return (
             "the server did not accept the access token (invalid_token), it may have expired "
@@ -576,6 +585,7 @@ def error_from_response(
     attempts: int = 1,
     secrets: Iterable[str] = (),
     granted_scopes: Iterable[str] | None = None,
+    auth_kind: str | None = None,
 ) -> APIError:
     """Turn an HTTP error response into the matching exception (section 7.3).
 
@@ -600,6 +610,8 @@ def error_from_response(
             the credential of the ``Authorization`` header that was sent.
         granted_scopes: the OAuth 2 scopes the access token carries, when known; a 403
             then says whether the scope the specification names was already granted.
+        auth_kind: the credentials sent, when known: ``"oauth1"``, ``"oauth2"`` or
+            ``"token"`` (a pre-issued access token); a 401 then names what to check.
 
     Returns:
         The exception to raise (not raised here).
@@ -615,6 +627,7 @@ def error_from_response(
         text=text,
         secrets=(*secret_query_values(url), *filter_literals(url), *secrets),
         granted_scopes=granted_scopes,
+        auth_kind=auth_kind,
     )
     request_id = _request_id(headers, ctx.secrets)
     message = (
@@ -648,6 +661,7 @@ def _context(
     text: str,
     secrets: tuple[str, ...],
     granted_scopes: Iterable[str] | None,
+    auth_kind: str | None = None,
 ) -> _Context:
     """What the message builders need, with the server's text already scrubbed."""
     infos = tuple(_redacted_info(info, secrets) for info in parse_status_infos(text))
@@ -664,6 +678,7 @@ def _context(
         retry_after=retry_after,
         hint_text=text[:_HINT_WINDOW] + " " + (_header(headers, "www-authenticate") or ""),
         granted_scopes=None if granted_scopes is None else tuple(granted_scopes),
+        auth_kind=auth_kind,
     )
 
 

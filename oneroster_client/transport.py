@@ -418,6 +418,7 @@ class Transport:
                 attempts=call.sent,
                 secrets=authorization_secrets(sent_authorization),
                 granted_scopes=_granted_scopes(self.auth),
+                auth_kind=_auth_kind(self.auth),
             ) from None
         logger.info(
             "%s %s -> %d; retry %d in %.2f s",
@@ -634,6 +635,12 @@ def _granted_scopes(auth: AuthBase | None) -> tuple[str, ...] | None:
         return tuple(scope for scope in scopes if isinstance(scope, str))
     except Exception:  # a hint must never hide the real error
         return None
+
+
+def _auth_kind(auth: AuthBase | None) -> str | None:
+    """What credentials the plug-in sends (``"oauth1"``, ``"oauth2"``, ``"token"``), if it says."""
+    kind = getattr(auth, "auth_kind", None)
+    return kind if isinstance(kind, str) else None
 
 
 def _renewable(auth: AuthBase | None) -> bool:

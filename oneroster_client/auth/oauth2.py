@@ -247,6 +247,8 @@ class OAuth2ClientCredentials(AuthBase):
         ConfigurationError: a setting is invalid; the message says which.
     """
 
+    auth_kind = "oauth2"  # error messages say what to check (client id and secret)
+
     def __init__(
         self,
         token_url: str,
