@@ -14,8 +14,7 @@ import http
 import json
 import re
 import ssl
-from collections.abc import Iterator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import attrs
