@@ -118,7 +118,8 @@ if set(_LIST_DEFAULTS) != set(ListOptions.__optional_keys__):  # pragma: no cove
     raise AssertionError("_LIST_DEFAULTS and ListOptions name different options")
 
 # Names people reach for that the listing options spell differently: the OneRoster query
-# parameters (section 3.4 of the REST binding) and common abbreviations.
+# parameters (limit, orderBy: the pagination and sorting rules of the specification) and
+# common abbreviations.
 _OPTION_ALIASES = {
     "limit": "page_size",
     "pagesize": "page_size",
