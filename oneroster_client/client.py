@@ -9,6 +9,7 @@ only declare which operation each method is and its type, so editors and ``mypy`
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import re
@@ -73,14 +74,19 @@ Progress = Callable[[int, int | None], None]
 class ListOptions(TypedDict, total=False):
     """Keyword options of every listing method.
 
+    Any other keyword is refused with a ``TypeError`` naming it (and the closest option),
+    so a misspelt ``filter`` never reads the whole collection.
+
     Attributes:
         filter: an ``F`` expression or a raw OneRoster 1.1 filter string.
         sort: the field to sort by (Python or wire name).
         order_by: ``"asc"`` or ``"desc"`` (needs ``sort``).
         fields: fields to select (Python or wire names); partial records are read with
             ``listing.dicts()``.
-        page_size: the ``limit`` asked for (servers may serve fewer).
-        max_workers: pages fetched at once when the total is known.
+        page_size: the ``limit`` asked for (servers may serve fewer); at least 1,
+            ``None`` for the client's ``page_size``.
+        max_workers: pages fetched at once when the total is known; at least 1,
+            ``None`` for the client's ``max_workers``.
         allow_incomplete: end an incomplete listing quietly instead of raising.
         progress: called with (records received, total or None) after each page.
     """
@@ -93,6 +99,63 @@ class ListOptions(TypedDict, total=False):
     max_workers: int | None
     allow_incomplete: bool
     progress: Progress | None
+
+
+# The one table of listing options and their defaults: the methods' signatures and the
+# check of the names a caller passes both come from it.
+_LIST_DEFAULTS: dict[str, Any] = {
+    "filter": None,
+    "sort": None,
+    "order_by": None,
+    "fields": None,
+    "page_size": None,
+    "max_workers": None,
+    "allow_incomplete": False,
+    "progress": None,
+}
+_GET_DEFAULTS: dict[str, Any] = {"fields": None}
+if set(_LIST_DEFAULTS) != set(ListOptions.__optional_keys__):  # pragma: no cover
+    raise AssertionError("_LIST_DEFAULTS and ListOptions name different options")
+
+# Names people reach for that the listing options spell differently: the OneRoster query
+# parameters (limit, orderBy: the pagination and sorting rules of the specification) and
+# common abbreviations.
+_OPTION_ALIASES = {
+    "limit": "page_size",
+    "pagesize": "page_size",
+    "per_page": "page_size",
+    "orderby": "order_by",
+    "order": "order_by",
+    "workers": "max_workers",
+    "select": "fields",
+    "where": "filter",
+}
+
+
+def _check_options(where: str, options: dict[str, Any], allowed: Iterable[str]) -> None:
+    """Refuse option names ``where`` does not take, suggesting the closest valid name.
+
+    A misspelt option must not be dropped quietly: ``list(filtr=...)`` would read every
+    record of the collection. The error is a ``TypeError``, as Python's own for an
+    unexpected keyword argument.
+    """
+    valid = list(allowed)
+    for name in options:
+        if name in valid:
+            continue
+        if name in _LIST_DEFAULTS:  # a listing option passed to get()
+            hint = f"; {name} is an option of listings (list() and the nested listings)"
+        else:
+            folded = name.lower().replace("-", "_")
+            guess = _OPTION_ALIASES.get(folded) or _OPTION_ALIASES.get(folded.replace("_", ""))
+            if guess not in valid:
+                close = difflib.get_close_matches(folded, valid, n=1, cutoff=0.6)
+                guess = close[0] if close else None
+            hint = f"; did you mean {guess!r}?" if guess is not None else ""
+        raise TypeError(
+            f"{where} got an unexpected keyword argument {name!r}{hint} "
+            f"(it takes {', '.join(valid)})"
+        )
 
 
 class ListAll(Protocol[M]):
@@ -171,13 +234,16 @@ class _OperationMethod:
             return self
         op = self.operation
         client = collection._client
+        where = f"{op.attribute}.{op.name}()"
         if op.collection:
 
             def method(*ids: str, **options: Any) -> Any:
+                _check_options(where, options, _LIST_DEFAULTS)
                 return client._listing(op, ids, **options)
         else:
 
             def method(*ids: str, **options: Any) -> Any:
+                _check_options(where, options, _GET_DEFAULTS)
                 return client._get(op, ids, **options)
 
         method.__name__ = op.name
@@ -192,22 +258,10 @@ def _signature(op: Operation) -> inspect.Signature:
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_ONLY, annotation=str)
         for name in op.params
     ]
-    if op.collection:
-        options = [
-            ("filter", None),
-            ("sort", None),
-            ("order_by", None),
-            ("fields", None),
-            ("page_size", None),
-            ("max_workers", None),
-            ("allow_incomplete", False),
-            ("progress", None),
-        ]
-    else:
-        options = [("fields", None)]
+    options = _LIST_DEFAULTS if op.collection else _GET_DEFAULTS
     keyword = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
-        for name, default in options
+        for name, default in options.items()
     ]
     return inspect.Signature(positional + keyword)
 
@@ -241,6 +295,8 @@ class _Collection(Generic[M]):
         A delta read cannot see records deleted outright on the server; run a full read
         now and then to reconcile. ``filter`` may add one more predicate.
         """
+        op = self._operation("list")
+        _check_options(f"{op.attribute}.changed_since()", dict(options), _LIST_DEFAULTS)
         combined: FilterExpr = F.date_last_modified > since
         extra = options.get("filter")
         if extra is not None:
@@ -251,7 +307,6 @@ class _Collection(Generic[M]):
                     "two predicates, so the extra filter must be a single predicate"
                 )
             combined = combined & predicate
-        op = self._operation("list")
         merged: ListOptions = {**options, "filter": combined}
         return self._client._listing(op, (), **merged)
 
@@ -582,24 +637,31 @@ class OneRosterClient:
             model=op.model,
             keys=op.envelope_keys,
             params=params,
-            page_size=options.get("page_size") or self.page_size,
+            page_size=_given(options.get("page_size"), self.page_size),
             strict=self.strict,
-            allow_incomplete=options.get("allow_incomplete", False),
-            max_workers=options.get("max_workers") or self.max_workers,
-            progress=options.get("progress"),
+            allow_incomplete=_flag("allow_incomplete", options.get("allow_incomplete", False)),
+            max_workers=_given(options.get("max_workers"), self.max_workers),
+            progress=_callback("progress", options.get("progress")),
             preprocess=self.preprocessor(op) if self.preprocessor is not None else None,
         )
 
     def _get(self, op: Operation, ids: Sequence[str], *, fields: FieldsInput = None) -> Any:
         params: list[tuple[str, str]] = []
-        selected = wire_fields(fields)
-        if selected is not None:
+        wanted = wire_fields(fields)
+        if wanted is not None:
+            # sourcedId is always asked for, as listings do: it is the record's identity.
+            names = wanted.split(",")
+            selected = wanted if "sourcedId" in names else f"sourcedId,{wanted}"
             missing = missing_required_fields(op.model, selected)
             if missing:
+                # A partial record is no model; one listing filtered to the record reads it
+                # as a dict, with the same selection.
+                one = repr(ids[0]) if len(ids) == 1 and isinstance(ids[0], str) else "..."
                 raise FilterError(
-                    f"fields={selected} leaves out {', '.join(missing)}, which a "
+                    f"fields={wanted} leaves out {', '.join(missing)}, which a "
                     f"{op.model.__name__} needs; add them, or list with fields= and read "
-                    "listing.dicts()"
+                    f"listing.dicts() (for this record: {op.attribute}.list(filter="
+                    f"F.sourced_id == {one}, fields={wanted!r}).dicts())"
                 )
             params.append(("fields", selected))
         url = self._transport.url_for(self._path(op, ids), params)
@@ -661,6 +723,27 @@ class OneRosterClient:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _given(value: int | None, default: int) -> int:
+    # ``None`` (not passed) takes the client's setting; 0 is a wrong value like -5, and
+    # the listing refuses it by name instead of quietly using the default.
+    return default if value is None else value
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
+def _callback(name: str, value: Progress | None) -> Progress | None:
+    if value is not None and not callable(value):
+        raise ConfigurationError(
+            f"{name} must be a function called with (records received, total), "
+            f"got {type(value).__name__}"
+        )
+    return value
 
 
 def _check_count(name: str, value: object) -> None:

@@ -39,7 +39,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from oneroster_client._naming import to_wire_name
+from oneroster_client._naming import to_python_name, to_wire_name
 from oneroster_client.errors import RecordValidationError
 from oneroster_client.models import base, enums, gradebook, resources, rostering
 
@@ -51,6 +51,7 @@ __all__ = [
     "parse_date",
     "parse_datetime",
     "structure",
+    "structure_fields",
     "structure_records",
     "unknown_values",
     "unstructure",
@@ -80,6 +81,8 @@ SENSITIVE_FIELDS = frozenset(
         "countryOfBirthCode",
         "stateOfBirthAbbreviation",
         "publicSchoolResidenceStatus",
+        # A teacher's free text about one student (Result.comment) often names people.
+        "comment",
     }
 )
 
@@ -616,6 +619,72 @@ def structure_records(
         except RecordValidationError as exc:
             failures.append((index, exc))
     return items, failures
+
+
+def structure_fields(
+    data: Any, model: type[Any], fields: typing.Sequence[str], *, strict: bool = False
+) -> dict[str, Any]:
+    """Read the selected fields of a partial record (a ``fields=`` selection).
+
+    Each field of ``model`` is read exactly as in :func:`structure` (references become
+    :class:`~oneroster_client.models.GUIDRef`, dates ``date``, enumerations members);
+    a name the model does not define is kept as sent, like a vendor field in ``extra``.
+
+    Args:
+        data: one wire-shaped record, holding some of the model's fields.
+        model: the model the record is of.
+        fields: the wire names selected; a field the record lacks reads as ``None``.
+        strict: as for :func:`structure` (a name the model does not define is still kept:
+            it was asked for).
+
+    Returns:
+        snake_case names (the model's attribute names) -> values, in ``fields`` order.
+
+    Raises:
+        RecordValidationError: a selected value cannot be read (model, field, record).
+    """
+    if not isinstance(data, Mapping):
+        raise RecordValidationError(
+            model=model.__name__, field=None, reason=f"expected an object, got {_show(data, None)}"
+        )
+    candidate = data.get("sourcedId")
+    sourced_id = candidate.strip() if isinstance(candidate, str) and candidate.strip() else None
+    attributes = {to_wire_name(f.name): f.name for f in attrs.fields(model) if f.name != "extra"}
+    hints = typing.get_type_hints(model)
+    read: dict[str, Any] = {}
+    for wire in fields:
+        value = data.get(wire)
+        name = attributes.get(wire)
+        if name is None:
+            read[to_python_name(wire)] = value
+        elif value is None:
+            read[name] = None
+        else:
+            read[name] = _structure_field(value, hints[name], wire, model, strict, sourced_id)
+    return read
+
+
+def _structure_field(
+    value: Any, hint: Any, wire: str, model: type[Any], strict: bool, sourced_id: str | None
+) -> Any:
+    try:
+        if wire == "sourcedId":
+            return _structure_sourced_id(value, hint)
+        return _converter(strict=strict, detailed=False).structure(value, hint)
+    except Exception as failure:  # any surprise is the converter's to judge
+        path: list[str | int] = [wire]
+        leaf: BaseException = failure
+        try:
+            _converter(strict=strict, detailed=True).structure(value, hint)
+        except Exception as detailed:
+            inner, leaf = _locate(detailed)
+            path += inner
+        raise RecordValidationError(
+            model=model.__name__,
+            field=_join(path),
+            reason=_describe(leaf, path),
+            sourced_id=sourced_id,
+        ) from None
 
 
 def _structure_slow(data: Any, model: type[T], *, strict: bool, warnings: list[Any] | None) -> T:

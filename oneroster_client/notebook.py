@@ -315,7 +315,9 @@ def _dates_only(values: list[object]) -> bool:
     return bool(present) and all(isinstance(value, date) for value in present)
 
 
-def records_dataframe(records: Iterable[Any], model: type[Any] | None = None) -> Any:
+def records_dataframe(
+    records: Iterable[Any], model: type[Any] | None = None, *, columns: Sequence[str] | None = None
+) -> Any:
     """Records as a pandas DataFrame, one row per record, one column per model attribute.
 
     - Columns are the snake_case attribute names in model order (``class_`` stays
@@ -331,9 +333,12 @@ def records_dataframe(records: Iterable[Any], model: type[Any] | None = None) ->
     Unlike the HTML views, a DataFrame holds every field, personal ones included.
 
     Args:
-        records: model instances, all of the same model.
+        records: model instances, all of the same model (or objects with the attributes
+            named in ``columns``, e.g. the partial records of a ``fields=`` listing).
         model: the model, which gives the columns when there are no records; taken from
             the first record otherwise.
+        columns: only these attributes, in this order (a missing one gives empty cells);
+            the model's fields, ``extra`` last, by default.
 
     Returns:
         A ``pandas.DataFrame``.
@@ -346,24 +351,33 @@ def records_dataframe(records: Iterable[Any], model: type[Any] | None = None) ->
     kind = model if model is not None else (type(rows[0]) if rows else None)
     if kind is None:
         return pd.DataFrame()
-    names = [field.name for field in attrs.fields(kind)]
-    names = [name for name in names if name != "extra"] + ["extra"]  # vendor fields last
+    if columns is not None:
+        names = list(columns)
+    else:
+        names = [field.name for field in attrs.fields(kind)]
+        names = [name for name in names if name != "extra"] + ["extra"]  # vendor fields last
     date_fields = _date_fields(kind)
-    columns: dict[str, Any] = {}
+    series: dict[str, Any] = {}
     for name in names:
         values = [getattr(record, name, None) for record in rows]
         all_dates = all(value is None or isinstance(value, date) for value in values)
         if all_dates and (name in date_fields or _dates_only(values)):
-            columns[name] = pd.Series(
+            series[name] = pd.Series(
                 [_as_utc(value) for value in values], dtype="datetime64[us, UTC]"
             )
             continue
         converted = [_column_value(value) for value in values]
-        columns[name] = pd.Series(converted, dtype=object if not rows else None)
-    return pd.DataFrame(columns, columns=names)
+        series[name] = pd.Series(converted, dtype=object if not rows else None)
+    return pd.DataFrame(series, columns=names)
 
 
-def listing_dataframe(listing: _ListingLike, *, progress: bool | Progress = False) -> Any:
+def listing_dataframe(
+    listing: _ListingLike,
+    *,
+    progress: bool | Progress = False,
+    read: Callable[[], Iterable[Any]] | None = None,
+    columns: Sequence[str] | None = None,
+) -> Any:
     """Read a listing into a DataFrame (see :func:`records_dataframe` for the columns).
 
     Args:
@@ -371,6 +385,9 @@ def listing_dataframe(listing: _ListingLike, *, progress: bool | Progress = Fals
         progress: ``True`` shows a tqdm progress bar (in Jupyter, a widget) while pages
             arrive; a callable is called with (records received, total or ``None``) after
             each page. Either comes on top of the listing's own ``progress``.
+        read: what reads the listing's records (iterating the listing by default); a
+            ``fields=`` listing passes one that reads its partial records.
+        columns: the columns, when not the model's fields (see :func:`records_dataframe`).
 
     Raises:
         ModuleNotFoundError: pandas (or, for ``progress=True``, tqdm) is not installed.
@@ -388,13 +405,13 @@ def listing_dataframe(listing: _ListingLike, *, progress: bool | Progress = Fals
     if extra_progress is not None:
         listing.progress = _both(own, extra_progress)
     try:
-        records = list(listing)
+        records = list(listing if read is None else read())
     finally:
         listing.progress = own
         if bar is not None:
             bar.close()
     _remember_preview(listing, records)
-    return records_dataframe(records, listing.model)
+    return records_dataframe(records, listing.model, columns=columns)
 
 
 def _both(first: Progress | None, second: Progress) -> Progress:

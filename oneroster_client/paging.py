@@ -74,6 +74,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -361,12 +362,13 @@ class Listing(Generic[M]):
         return self._pages(raw=False)
 
     def _check_fields(self) -> None:
-        missing = missing_required_fields(self.model, dict(self.params).get("fields"))
+        # sourcedId is added to every selection, so it is never missing.
+        missing = missing_required_fields(self.model, dict(self._request_params).get("fields"))
         if missing:
             raise FilterError(
                 f"fields={dict(self.params)['fields']} leaves out {', '.join(missing)}, which a "
-                f"{self.model.__name__} needs; add them, or iterate listing.dicts() to read "
-                "partial records as dicts"
+                f"{self.model.__name__} needs; add them, or read the partial records with "
+                "listing.dicts() (as dicts) or listing.to_dataframe() (as a DataFrame)"
             )
 
     def _pages(self, *, raw: bool, sequential: bool = False) -> Generator[Page[M], None, None]:
@@ -870,6 +872,11 @@ class Listing(Generic[M]):
         enumerations their string values. See
         :func:`oneroster_client.notebook.records_dataframe`.
 
+        A listing with ``fields=`` gives just those columns (snake_case, ``sourced_id``
+        first), each read as in a full record; the records may leave out fields the
+        model requires. A selected value that cannot be read makes the listing
+        incomplete, as for full records (the record is kept in :attr:`errors`).
+
         Args:
             progress: ``True`` shows a progress bar (tqdm; a widget in Jupyter) while
                 pages arrive; a callable gets (records received, total or ``None``).
@@ -881,7 +888,39 @@ class Listing(Generic[M]):
         """
         from oneroster_client import notebook  # pandas and tqdm load only when asked for
 
-        return notebook.listing_dataframe(self, progress=progress)
+        selected = self._selected_fields()
+        if selected is None:
+            return notebook.listing_dataframe(self, progress=progress)
+        columns = list(converter.structure_fields({}, self.model, selected))
+        return notebook.listing_dataframe(
+            self, progress=progress, read=lambda: self._partial_rows(selected), columns=columns
+        )
+
+    def _selected_fields(self) -> tuple[str, ...] | None:
+        """The wire names a ``fields=`` listing asks for (``sourcedId`` first), or ``None``."""
+        selection = dict(self._request_params).get("fields")
+        if selection is None:
+            return None
+        return tuple(name.strip() for name in selection.split(","))
+
+    def _partial_rows(self, selected: Sequence[str]) -> Iterator[Any]:
+        """The records of a ``fields=`` listing, each as an object of its selected fields."""
+        failed: list[RecordError] = []
+        for position, raw in enumerate(self.dicts()):
+            try:
+                values = converter.structure_fields(raw, self.model, selected, strict=self.strict)
+            except RecordValidationError as error:
+                failed.append(RecordError(position=position, raw=raw, error=error))
+                continue
+            yield SimpleNamespace(**values)
+        if failed:  # the listing itself was sound; some selected values were not
+            self.errors.extend(failed)
+            self.problems.append(
+                f"{len(failed)} of {self.received} records could not be read "
+                "(see listing.errors for each one with its raw payload)"
+            )
+            self.complete = False
+            self._report_problems()
 
     def _repr_html_(self) -> str:
         """The notebook view: what is read, what the last read found, the first rows."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import http
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import ssl
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import attrs
@@ -39,9 +40,12 @@ from oneroster_client.status_info import StatusInfo, normalize_code_minor
 
 __all__ = [
     "StatusInfo",
+    "TLSFailure",
+    "error_chain",
     "error_from_response",
     "normalize_code_minor",
     "parse_status_infos",
+    "tls_failure",
     "warnings_from_body",
 ]
 
@@ -326,6 +330,7 @@ class _Context:
     retry_after: float | None
     hint_text: str = ""
     granted_scopes: tuple[str, ...] | None = None
+    auth_kind: str | None = None
 
     def has(self, *tokens: str) -> bool:
         return any(info.code_minor in tokens for info in self.infos)
@@ -408,6 +413,14 @@ def _explain_400(ctx: _Context) -> str:
 
 
 def _explain_401(ctx: _Context) -> str:
+    if ctx.auth_kind == "token":
+        # A pre-issued token: there is no client id or secret to check, and no renewal.
+        code = " (invalid_token)" if ctx.has("invalidtoken") else ""
+        return (
+            f"the server did not accept the access token{code}; check the access token: the "
+            "whole token, not expired or revoked, issued for this server (a pre-issued token "
+            "is never renewed: get a new one)" + ctx.server_said()
+        )
     if ctx.has("invalidtoken"):
         return (
             "the server did not accept the access token (invalid_token), it may have expired "
@@ -571,6 +584,7 @@ def error_from_response(
     attempts: int = 1,
     secrets: Iterable[str] = (),
     granted_scopes: Iterable[str] | None = None,
+    auth_kind: str | None = None,
 ) -> APIError:
     """Turn an HTTP error response into the matching exception (section 7.3).
 
@@ -595,6 +609,8 @@ def error_from_response(
             the credential of the ``Authorization`` header that was sent.
         granted_scopes: the OAuth 2 scopes the access token carries, when known; a 403
             then says whether the scope the specification names was already granted.
+        auth_kind: the credentials sent, when known: ``"oauth1"``, ``"oauth2"`` or
+            ``"token"`` (a pre-issued access token); a 401 then names what to check.
 
     Returns:
         The exception to raise (not raised here).
@@ -610,6 +626,7 @@ def error_from_response(
         text=text,
         secrets=(*secret_query_values(url), *filter_literals(url), *secrets),
         granted_scopes=granted_scopes,
+        auth_kind=auth_kind,
     )
     request_id = _request_id(headers, ctx.secrets)
     message = (
@@ -643,6 +660,7 @@ def _context(
     text: str,
     secrets: tuple[str, ...],
     granted_scopes: Iterable[str] | None,
+    auth_kind: str | None = None,
 ) -> _Context:
     """What the message builders need, with the server's text already scrubbed."""
     infos = tuple(_redacted_info(info, secrets) for info in parse_status_infos(text))
@@ -659,6 +677,7 @@ def _context(
         retry_after=retry_after,
         hint_text=text[:_HINT_WINDOW] + " " + (_header(headers, "www-authenticate") or ""),
         granted_scopes=None if granted_scopes is None else tuple(granted_scopes),
+        auth_kind=auth_kind,
     )
 
 
@@ -710,3 +729,92 @@ def _excerpt(text: str, secrets: tuple[str, ...]) -> str | None:
         cut = max((match.start() for match in _SEPARATOR.finditer(window)), default=0)
         window = window[:cut]
     return redact_text(window, secrets)[:_EXCERPT_LENGTH] or None
+
+
+# --- TLS handshake failures ---------------------------------------------------------------
+
+# How many wrapped exceptions are searched for the root cause of a connection error.
+_MAX_CAUSE_DEPTH = 12
+# OpenSSL's reasons when the other side answered the ClientHello with something that is not
+# TLS: a plain-http server's "HTTP/1.1 400 ..." reads as a record of an unknown version
+# (OpenSSL 1.1 and 3.0), a record layer failure (3.2 and later), or an HTTP request/answer.
+_NOT_TLS = re.compile(
+    r"WRONG_VERSION_NUMBER|wrong version number|RECORD_LAYER_FAILURE|record layer failure"
+    r"|\[SSL: HTTP_REQUEST\]|\[SSL: HTTPS_PROXY_REQUEST\]|UNKNOWN_PROTOCOL|unknown protocol"
+)
+_CERTIFICATE = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed")
+
+
+def error_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: causes, contexts, ``reason`` and args.
+
+    requests wraps urllib3's errors, which wrap the socket's or ssl's; the root cause says
+    what happened. The walk is bounded, so a cycle or a deep chain cannot stall it.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending and len(seen) < _MAX_CAUSE_DEPTH:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [item for item in inner if isinstance(item, BaseException)]
+
+
+@attrs.frozen
+class TLSFailure:
+    """Why a TLS handshake failed, as far as the error tells.
+
+    Attributes:
+        kind: ``"not_tls"`` (the server answered in plain HTTP or another protocol, not
+            TLS: the URL's scheme or port is wrong), ``"certificate"`` (the server's
+            certificate was not accepted) or ``"other"``.
+        detail: what the certificate check said (``"self-signed certificate"``), if known.
+    """
+
+    kind: str
+    detail: str | None = None
+
+    def advice(self, *, setting: str) -> str:
+        """What to check, for a message about the handshake with ``setting`` (a URL's name).
+
+        Args:
+            setting: the name of the URL that was used, e.g. ``"the base URL"``.
+        """
+        if self.kind == "not_tls":
+            return (
+                "the server does not speak TLS (https) at that address (it answered like a "
+                f"plain-http server); check the scheme (http/https) and port of {setting}"
+            )
+        if self.kind == "certificate":
+            said = f" ({self.detail})" if self.detail else ""
+            return (
+                f"the server certificate was not accepted{said}; check {setting}, the server "
+                "certificate, and the CA bundle or the session's verify setting"
+            )
+        return f"check {setting} and the server certificate"
+
+
+def tls_failure(exc: BaseException) -> TLSFailure:
+    """Tell a server that speaks no TLS from a refused certificate, from the error chain.
+
+    Args:
+        exc: the error of a failed https request (``requests.exceptions.SSLError``, or an
+            error wrapping one).
+
+    Returns:
+        What kind of failure it was.
+    """
+    for cause in error_chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message if isinstance(cause.verify_message, str) else None
+            return TLSFailure("certificate", detail or None)
+    text = " ".join(str(cause) for cause in error_chain(exc))
+    if _NOT_TLS.search(text):
+        return TLSFailure("not_tls")
+    if _CERTIFICATE.search(text):
+        return TLSFailure("certificate")
+    return TLSFailure("other")

@@ -40,7 +40,7 @@ from oneroster_client._urls import check_service_url
 from oneroster_client._version import __version__
 from oneroster_client.errors import ConfigurationError, ResponseFormatError, TransportError
 from oneroster_client.retry import RetryPolicy, RetryState
-from oneroster_client.status import error_from_response
+from oneroster_client.status import error_chain, error_from_response, tls_failure
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -78,8 +78,6 @@ _DEADLINE_PER_READ_TIMEOUT = 5.0
 # most this much per step before the size limit stops it. Larger reads cost fewer trips
 # through the GIL: typed listings ran about 6% faster than with 16 KiB reads.
 _CHUNK = 256 * 1024
-# How many wrapped exceptions are searched for the root cause of a requests error.
-_MAX_CAUSE_DEPTH = 12
 
 
 def encode_query(params: Iterable[tuple[str, str]]) -> str:
@@ -420,6 +418,7 @@ class Transport:
                 attempts=call.sent,
                 secrets=authorization_secrets(sent_authorization),
                 granted_scopes=_granted_scopes(self.auth),
+                auth_kind=_auth_kind(self.auth),
             ) from None
         logger.info(
             "%s %s -> %d; retry %d in %.2f s",
@@ -638,27 +637,18 @@ def _granted_scopes(auth: AuthBase | None) -> tuple[str, ...] | None:
         return None
 
 
+def _auth_kind(auth: AuthBase | None) -> str | None:
+    """What credentials the plug-in sends (``"oauth1"``, ``"oauth2"``, ``"token"``), if it says."""
+    kind = getattr(auth, "auth_kind", None)
+    return kind if isinstance(kind, str) else None
+
+
 def _renewable(auth: AuthBase | None) -> bool:
     return (
         auth is not None
         and callable(getattr(auth, "invalidate", None))
         and getattr(auth, "renewable", True)
     )
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps: causes, contexts, ``reason`` and args."""
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending and len(seen) < _MAX_CAUSE_DEPTH:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        inner += [arg for arg in current.args if isinstance(arg, BaseException)]
-        pending += [item for item in inner if isinstance(item, BaseException)]
 
 
 def _describe_transport(exc: requests.RequestException, safe_url: str, *, method: str) -> str:
@@ -678,10 +668,8 @@ def _describe_transport(exc: requests.RequestException, safe_url: str, *, method
             "the body (the connection closed mid-answer); the server or a proxy dropped it"
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        return (
-            f"{target}: TLS handshake with {host} failed: check the base URL and the server "
-            "certificate"
-        )
+        advice = tls_failure(exc).advice(setting="the base URL")
+        return f"{target}: TLS handshake with {host} failed: {advice}"
     if isinstance(exc, requests.ConnectTimeout):
         return (
             f"{target}: could not connect to {host} in time: check the base URL, network "
@@ -689,7 +677,7 @@ def _describe_transport(exc: requests.RequestException, safe_url: str, *, method
         )
     if isinstance(exc, requests.Timeout):
         return f"{target}: {host} did not answer in time: the server may be slow or unreachable"
-    cause = _describe_cause(list(_causes(exc)), safe_url)
+    cause = _describe_cause(list(error_chain(exc)), safe_url)
     if cause is not None:
         return f"{target}: {cause}"
     if isinstance(exc, requests.exceptions.ContentDecodingError):

@@ -22,6 +22,7 @@ class BearerToken(AuthBase):
     """
 
     renewable = False  # the transport does not retry a 401 hoping for a new token
+    auth_kind = "token"  # a refusal is about this token, not client credentials
 
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token or any(ch.isspace() for ch in token):

@@ -157,6 +157,8 @@ class OAuth1(AuthBase):
         ConfigurationError: a credential is empty, or the method or realm is invalid.
     """
 
+    auth_kind = "oauth1"  # error messages say what to check (key, secret, clock)
+
     def __init__(
         self,
         key: str,

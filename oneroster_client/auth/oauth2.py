@@ -40,6 +40,7 @@ from oneroster_client.errors import (
     TransportError,
 )
 from oneroster_client.retry import RetryPolicy, parse_retry_after
+from oneroster_client.status import tls_failure
 
 __all__ = ["ClientAuthMethod", "OAuth2ClientCredentials", "TokenProblem", "TokenRefusedError"]
 
@@ -190,7 +191,10 @@ def _classify(status: int, oauth_error: str | None, description: str) -> TokenPr
 
 def _describe_transport_error(error: requests.RequestException, timeout: float) -> str:
     if isinstance(error, requests.exceptions.SSLError):
-        return "the TLS handshake failed; check the certificate or the session's verify setting"
+        failure = tls_failure(error)
+        if failure.kind == "other":
+            return "the TLS handshake failed; check the certificate or the session's verify setting"
+        return f"the TLS handshake failed: {failure.advice(setting='token_url')}"
     if isinstance(error, requests.Timeout):
         return f"no answer within {timeout:g} s"
     if isinstance(error, requests.ConnectionError):
@@ -242,6 +246,8 @@ class OAuth2ClientCredentials(AuthBase):
     Raises:
         ConfigurationError: a setting is invalid; the message says which.
     """
+
+    auth_kind = "oauth2"  # error messages say what to check (client id and secret)
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
-from oneroster_client._redact import mask, redact_text
+from oneroster_client._redact import redact_text
 from oneroster_client._urls import check_service_url
 from oneroster_client.buzz.errors import BuzzAuthenticationError, BuzzTransportError
 from oneroster_client.errors import ConfigurationError
@@ -428,7 +428,8 @@ class BuzzToken(BuzzAuth):
         self._token = token.strip()
 
     def __repr__(self) -> str:
-        return f"BuzzToken(token={mask(self._token)!r})"
+        # A token is a whole credential: nothing of it is shown (``mask`` is for ids).
+        return "BuzzToken(token='***')"
 
     def token(self) -> str:
         return self._token

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from oneroster_client.models.base import GUIDRef, Record, model
+from oneroster_client.models.base import GUIDRef, Record, hidden, model
 from oneroster_client.models.enums import ScoreStatus
 
 __all__ = ["Category", "LineItem", "Result"]
@@ -46,6 +46,9 @@ class Result(Record):
     """One student's score on a line item (section 5.11).
 
     Scores above ``result_value_max`` (extra credit) and zero scores are valid.
+    ``comment`` is a teacher's free text about one student (it often names the student
+    or others): it is left out of ``repr`` and error messages; read the attribute or
+    ``to_dict()`` when you need it.
     """
 
     line_item: GUIDRef
@@ -53,4 +56,4 @@ class Result(Record):
     score_status: ScoreStatus | str
     score: float | None = None
     score_date: datetime | date | None = None
-    comment: str | None = None
+    comment: str | None = hidden()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 import pytest
@@ -13,6 +13,7 @@ from oneroster_client import F, OneRosterClient, RetryPolicy
 from oneroster_client.errors import IncompleteResultError
 from oneroster_client.models import User
 from oneroster_client.testing import OneRosterServer, generate_district
+from oneroster_client.testing.hostile import Received, Reply, ScriptedServer
 
 STUDENTS = 40
 
@@ -164,3 +165,71 @@ def test_without_pandas_to_dataframe_names_the_extra_before_any_request(
     with pytest.raises(ModuleNotFoundError, match=r'pip install "oneroster-client\[notebook\]"'):
         client.students.list().to_dataframe()
     assert len(server.requests) == before
+
+
+# --- fields=: a DataFrame of just the selected columns ------------------------------------
+
+
+def test_a_fields_listing_gives_just_those_columns_read_as_in_full_records(
+    client: OneRosterClient,
+) -> None:
+    pytest.importorskip("pandas")
+    selected = ["role", "given_name", "orgs", "dateLastModified", "grades"]
+    partial = client.students.list(fields=selected).to_dataframe()
+    assert list(partial.columns) == [
+        "sourced_id",
+        "role",
+        "given_name",
+        "orgs",
+        "date_last_modified",
+        "grades",
+    ]
+    full = client.students.list().to_dataframe()[list(partial.columns)]
+    assert len(partial) == STUDENTS
+    for column in partial.columns:
+        assert partial[column].tolist() == full[column].tolist(), column
+    assert partial["date_last_modified"].dtype == full["date_last_modified"].dtype
+
+
+def test_an_empty_fields_listing_still_has_the_selected_columns(client: OneRosterClient) -> None:
+    pytest.importorskip("pandas")
+    frame = client.students.list(
+        filter=F.family_name == "nobody-has-this-name", fields="familyName,class"
+    ).to_dataframe()
+    assert len(frame) == 0
+    assert list(frame.columns) == ["sourced_id", "family_name", "class_"]
+
+
+def test_the_view_of_a_fields_listing_still_hides_personal_columns(
+    client: OneRosterClient,
+) -> None:
+    pytest.importorskip("pandas")
+    listing = client.students.list(fields=["role", "given_name"])
+    frame = listing.to_dataframe()
+    markup = listing._repr_html_()
+    assert "first 5 rows" in markup and "<th>role</th>" in markup
+    assert "<th>given_name</th>" not in markup
+    for value in frame["given_name"][:5]:
+        assert html.escape(str(value)) not in markup
+
+
+def test_an_unreadable_selected_value_makes_the_listing_incomplete(
+    serve: Callable[[Callable[[Received], Reply]], ScriptedServer],
+) -> None:
+    pytest.importorskip("pandas")
+    users = [
+        {"sourcedId": "u-1", "enabledUser": "true"},
+        {"sourcedId": "u-2", "enabledUser": "perhaps"},
+        {"sourcedId": "u-3", "enabledUser": "0"},
+    ]
+    server = serve(
+        lambda received: Reply(body={"users": users if received.param("offset") == "0" else []})
+    )
+    with OneRosterClient(server.url("/v1p1"), auth=None, retry=RetryPolicy.none()) as api:
+        with pytest.raises(IncompleteResultError, match="1 of 3 records could not be read"):
+            api.users.list(fields=["enabledUser"]).to_dataframe()
+        listing = api.users.list(fields=["enabledUser"], allow_incomplete=True)
+        frame = listing.to_dataframe()
+    assert frame.to_dict("list") == {"sourced_id": ["u-1", "u-3"], "enabled_user": [True, False]}
+    assert listing.complete is False
+    assert [(error.position, error.error.field) for error in listing.errors] == [(1, "enabledUser")]

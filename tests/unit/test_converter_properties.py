@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oneroster_client.converter import structure_fields
 from oneroster_client.errors import RecordValidationError
 from oneroster_client.models import (
     AcademicSession,
@@ -740,3 +741,23 @@ def test_a_deep_guidref_names_the_field(field: str) -> None:
     assert caught.value.field is not None
     assert caught.value.field.startswith(field)
     assert "expected a sourcedId string" in caught.value.reason
+
+
+# --- partial records (fields=) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+@FEW
+@given(data=st.data())
+def test_selected_fields_read_as_in_the_full_record(
+    model: type[WireObject], data: st.DataObject
+) -> None:
+    record = data.draw(SPECS[model].strategy(), label="record")
+    selected = data.draw(st.lists(st.sampled_from(sorted(record)), unique=True), label="fields")
+    partial = {name: record[name] for name in selected}
+    full = model.from_dict(record)
+    read = structure_fields(partial, model, selected)
+    by_wire = {camel(f.name): f.name for f in attrs.fields(model)}
+    assert list(read) == [by_wire[name] for name in selected]
+    for name in selected:
+        assert read[by_wire[name]] == getattr(full, by_wire[name]), name
