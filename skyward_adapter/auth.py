@@ -89,6 +89,8 @@ class SkywardOAuth2(AuthBase):
         allow_insecure_http: accept a plain-http token URL (loopback tests).
     """
 
+    auth_kind = "oauth2"  # error messages say what to check (the Key and Secret)
+
     def __init__(
         self,
         token_url: str,

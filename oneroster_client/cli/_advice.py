@@ -76,8 +76,16 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             r"--fields \1 leaves out",
         ),
         (
-            r"or list with fields= and read listing\.dicts\(\)",
+            r"or list with fields= and read listing\.dicts\(\)"
+            r"(?: \(for this record: .*?\.dicts\(\)\))?",
             "or read the record with 'oneroster list', whose --fields may leave fields out",
+        ),
+        (r"check the access token:", "check the access token (ONEROSTER_ACCESS_TOKEN):"),
+        (r"port of token_url", "port of --token-url (ONEROSTER_TOKEN_URL)"),
+        (r"port of the base URL", "port of the base URL (--base-url, ONEROSTER_BASE_URL)"),
+        (
+            r"the CA bundle or the session's verify setting",
+            "the CA bundle (REQUESTS_CA_BUNDLE)",
         ),
         # Listing options (oneroster_client.client).
         (r"order_by needs sort", "--order needs --sort"),

@@ -173,6 +173,17 @@ def test_every_rewrite_leaves_no_python_keyword() -> None:
         "could not reach the OAuth 2 token endpoint at idp: the connection failed (refused, "
         "DNS or network); check token_url and the network",
         "order_by needs sort: OneRoster orders by the sort field",
+        "fields=givenName leaves out sourcedId, which a User needs; add them, or list with "
+        "fields= and read listing.dicts() (for this record: users.list(filter=F.sourced_id "
+        "== 'u-1', fields='givenName').dicts())",
+        "the server did not accept the access token; check the access token: the whole "
+        "token, not expired or revoked",
+        "the server does not speak TLS (https) at that address (it answered like a "
+        "plain-http server); check the scheme (http/https) and port of token_url",
+        "the server does not speak TLS (https) at that address (it answered like a "
+        "plain-http server); check the scheme (http/https) and port of the base URL",
+        "the server certificate was not accepted (self-signed certificate); check the base "
+        "URL, the server certificate, and the CA bundle or the session's verify setting",
     ]
     for message in messages:
         rewritten = for_the_command_line(message)
