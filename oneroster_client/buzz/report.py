@@ -205,16 +205,17 @@ class RunReport:
 
         ``failed``: the run stopped (:attr:`error` says why), e.g. nothing could be read.
         ``partial``: the run completed but some records failed, or part of a read failed
-        (:meth:`read_problems`); a validate-only run whose read was incomplete is partial
-        too, since what it validated is not the whole district. Only ``ok`` is a success
-        for the history: the next incremental run starts before a partial one.
+        (:meth:`read_problems`); a validate-only run whose read was incomplete, or that
+        could not read some records, is partial too: it did not validate everything.
+        Only ``ok`` is a success for the history: the next incremental run starts before
+        a partial one.
         """
         if self.error is not None:
             return "failed"
         if self.finished is None:
             return "running"
         if self.validate_only:
-            return "partial" if self.read_problems() else "validated"
+            return "partial" if self.failures or self.read_problems() else "validated"
         if self.held:
             return "held"
         return "partial" if self.failures or self.skipped or self.read_problems() else "ok"
@@ -316,16 +317,13 @@ class RunReport:
         return f"{self.TITLE} for {self.district}: {outcome}"
 
     def _partial_outcome(self) -> str:
-        parts = []
-        if self.failures:
-            parts.append(f"{len(self.failures)} failed record(s)")
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped record(s)")
+        parts = [f"{len(self.failures)} failed record(s)"] if self.failures else []
         problems = self.read_problems()
         if problems:
             parts.append(f"an INCOMPLETE read ({len(problems)} problem(s), listed below)")
-        done = "validated only, nothing was written" if self.validate_only else "completed"
-        return f"{done}, with {' and '.join(parts)}" if parts else done
+        if self.validate_only:
+            return f"validated only, nothing was written; with {' and '.join(parts)}"
+        return f"completed with {' and '.join(parts or ['skipped records'])}"
 
     def detail_lines(self) -> list[str]:
         """Lines that describe the run beyond counts (subclasses add theirs)."""
@@ -549,7 +547,9 @@ class SyncReport(RunReport):
             if self.full_read
             else f"incremental read of records changed since {_show_time(self.since)}"
         )
-        if self.incomplete_reasons:
+        if self.error is not None and self.records_read is None:
+            scope = f"{scope}, not done: the run stopped before it"
+        elif self.incomplete_reasons:
             # Never "full read" alone when part of it (or all of it) failed.
             done = "FAILED, nothing was read" if self.records_read == 0 else "INCOMPLETE"
             scope = f"{scope}, {done} (see 'Incomplete read' below)"

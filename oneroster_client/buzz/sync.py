@@ -26,7 +26,7 @@ from oneroster_client.buzz.apply import ApplyResult, OperationOutcome, apply_pla
 from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.current import read_buzz_state
 from oneroster_client.buzz.desired import DesiredState
-from oneroster_client.buzz.errors import BuzzError
+from oneroster_client.buzz.errors import BuzzError, explain_missing_domain
 from oneroster_client.buzz.history import RunRecord, SyncHistory, recorded_run, took_over_note
 from oneroster_client.buzz.mapping import map_roster
 from oneroster_client.buzz.plan import ENTITIES, Action, Plan, plan_roster
@@ -278,7 +278,10 @@ class _Run:
     def run(
         self, report: SyncReport, scope: _Scope, validate_only: bool, approve: bool | str
     ) -> None:
-        roles = resolve_roles(self.settings, self.buzz)
+        try:
+            roles = resolve_roles(self.settings, self.buzz)
+        except BuzzError as error:
+            raise explain_missing_domain(error, self.settings.parent_domain_id) from None
         snapshot = read_roster(self.oneroster, since=scope.since, progress=self.progress)
         report.records_read = sum(snapshot.counts().values())
         if not snapshot.complete and report.records_read == 0:
@@ -300,6 +303,9 @@ class _Run:
         if validate_only:
             report.counts = _planned_counts(plan)
             return
+        mismatch = _approval_mismatch(plan, approve)
+        if mismatch:
+            report.warnings.append(mismatch)
         if plan.held and not _approves(plan, approve):
             report.counts = _planned_counts(plan)
             report.warnings.append(
@@ -347,6 +353,22 @@ class _Run:
 
 def _approves(plan: Plan, approve: bool | str) -> bool:
     return approve is True or (isinstance(approve, str) and approve == plan.id)
+
+
+def _approval_mismatch(plan: Plan, approve: bool | str) -> str | None:
+    """Why a given plan id approves nothing: it is not the id of this run's plan."""
+    if not isinstance(approve, str) or approve == plan.id:
+        return None
+    if plan.held:
+        return (
+            f"the plan id given to approve ({approve}) does not match this run's plan "
+            f"({plan.id}), so the plan stays held: a plan id changes whenever the SIS or Buzz "
+            f"change; review this report, then run again with approve={plan.id!r}"
+        )
+    return (
+        f"the plan id given to approve ({approve}) does not match this run's plan "
+        f"({plan.id}); this plan needed no approval and was applied"
+    )
 
 
 def _describe_plan(report: SyncReport, plan: Plan) -> None:

@@ -420,12 +420,24 @@ def test_an_incomplete_read_plans_no_removals(world: World, faults: Faults) -> N
 
     report = world.run(full=True)
     assert report.incomplete_reasons
-    assert report.removals_suppressed and "incomplete" in report.removals_suppressed
     assert report.total("withdrawn") == 0 and report.total("deleted") == 0
     after = world.buzz_state()
     assert after["enrollments"] == before["enrollments"]
+    # An incomplete read is never a success: the next incremental run starts before it.
+    assert report.status in ("partial", "failed") and not report.ok
+    last = world.history.last_success("dst-1")
+    assert last is not None and last.run_id != report.run_id
     if faults.fail_always:
+        # Nothing could be read: the run stops before planning anything.
+        assert report.status == "failed" and report.records_read == 0
+        assert report.error and "nothing could be read from the OneRoster server" in report.error
+        assert "FAILED, nothing was read" in report.to_text()
+        assert "full read of the district." not in report.to_text()
         assert world.oneroster_waits, "the OneRoster reads were retried before giving up"
+    else:
+        assert report.status == "partial" and report.error is None
+        assert report.removals_suppressed and "incomplete" in report.removals_suppressed
+        assert "INCOMPLETE" in report.to_text()
 
 
 def test_a_large_drop_is_held_until_approved(world: World) -> None:

@@ -22,7 +22,7 @@ import attrs
 
 from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.entities import BuzzCourse, Score
-from oneroster_client.buzz.errors import BuzzError
+from oneroster_client.buzz.errors import BuzzError, explain_missing_domain
 from oneroster_client.buzz.history import SyncHistory, recorded_run, took_over_note
 from oneroster_client.buzz.passback.grades import (
     ClassGradebook,
@@ -228,9 +228,15 @@ class _Run:
     def read_gradebooks(
         self, sis_classes: dict[str, Class], report: PassbackReport
     ) -> list[ClassGradebook]:
-        courses = find_class_courses(self.buzz, self.settings.parent_domain_id, self.classes)
+        domain = self.settings.parent_domain_id
+        try:
+            courses = find_class_courses(self.buzz, domain, self.classes)
+        except BuzzError as error:
+            raise explain_missing_domain(error, domain) from None
         ours = [course for course in courses if course.reference in sis_classes]
-        _warn_about_courses(courses, ours, self.classes, report)
+        # A class asked for that the SIS lacks is already a failure: no second warning.
+        asked = None if self.classes is None else self.classes & sis_classes.keys()
+        _warn_about_courses(courses, ours, asked, report)
         books: list[ClassGradebook] = []
         references: dict[str, str | None] = {}
         for course in ours:
