@@ -205,14 +205,16 @@ def run_sync(ctx: Context) -> int:
     settings = RosterSettings.from_dict(table)
     approve: bool | str = args.approve if args.approve is not None else False
     apply = args.apply or approve is not False
-    history = _history(ctx)
     bars = _step_bars(ctx)
     with _locked_out(ctx) as locked:
-        if args.break_lock:
-            _break_lock(ctx, history, settings.key)
         try:
             buzz = ctx.buzz()
             with ctx.oneroster() as oneroster:
+                # Opened once the settings are known good: a configuration error
+                # leaves no history file behind.
+                history = _history(ctx)
+                if args.break_lock:
+                    _break_lock(ctx, history, settings.key)
                 report = sync(
                     oneroster,
                     buzz,
@@ -253,12 +255,12 @@ def run_passback(ctx: Context) -> int:
         settings = PassbackSettings(**table)
     except TypeError as error:
         raise ConfigurationError(f"[passback]: {error}") from None
-    history = _history(ctx)
     with _locked_out(ctx) as locked:
-        if args.break_lock:
-            _break_lock(ctx, history, f"{settings.key}#passback")
         buzz = ctx.buzz()
         with ctx.oneroster(passback=True) as oneroster:
+            history = _history(ctx)
+            if args.break_lock:
+                _break_lock(ctx, history, f"{settings.key}#passback")
             report = pass_back_grades(
                 buzz,
                 oneroster,

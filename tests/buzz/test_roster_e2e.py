@@ -440,6 +440,24 @@ def test_an_incomplete_read_plans_no_removals(world: World, faults: Faults) -> N
         assert "INCOMPLETE" in report.to_text()
 
 
+def test_an_incomplete_buzz_read_makes_the_run_partial_not_a_success(world: World) -> None:
+    good = world.run()
+    assert good.status == "ok"
+
+    def fail_the_buzz_read(step: str, done: int, total: int | None) -> None:
+        if step == "buzz":  # more failures than the retries: the first listing fails
+            world.buzz_server.faults.fail_next(502, count=20)
+
+    report = world.run(full=True, progress=fail_the_buzz_read)
+    world.buzz_server.faults.fail_statuses.clear()
+    assert report.error is None and report.incomplete_reasons, report.to_text()
+    assert report.status == "partial" and not report.ok
+    assert report.total("withdrawn") == report.total("deleted") == 0
+    assert "INCOMPLETE" in report.headline()
+    last = world.history.last_success("dst-1")
+    assert last is not None and last.run_id == good.run_id
+
+
 def test_a_large_drop_is_held_until_approved(world: World) -> None:
     assert world.run().status == "ok"
     students = _active(world.district, "users", role="student")
