@@ -25,6 +25,7 @@ __all__ = [
     "BuzzResponseError",
     "BuzzThrottledError",
     "BuzzTransportError",
+    "explain_missing_domain",
 ]
 
 
@@ -139,3 +140,30 @@ class BuzzResponseError(BuzzError):
 class BuzzPagingError(BuzzResponseError):
     """A listing did not advance: the server repeated an id already seen, so it probably
     ignores ``query=/id>N`` and paging would never end."""
+
+
+def explain_missing_domain(error: BuzzError, domain_id: str) -> BuzzError:
+    """``error`` said plainly when it means the district's domain does not exist.
+
+    Buzz answers ``DoesNotExist`` to a listing under a domain id it does not know (``No
+    domain with id 999``); the run's first such listing is under the configured district
+    domain, so the setting is what to check. Any other error is returned unchanged.
+
+    Args:
+        error: the error a listing under the district domain raised.
+        domain_id: the configured district domain id (``parent_domain_id``).
+    """
+    if not isinstance(error, BuzzCommandError) or error.code != "DoesNotExist":
+        return error
+    said = error.message or ""
+    if domain_id not in said and not error.command.startswith("list"):
+        return error
+    return BuzzCommandError(
+        f"the district's Buzz domain {domain_id} was not found (Buzz {error.command} "
+        f"answered DoesNotExist{f': {said}' if said else ''}): check parent_domain_id, "
+        "the id of the district's domain in Buzz",
+        command=error.command,
+        code=error.code,
+        message=error.message,
+        error_id=error.error_id,
+    )

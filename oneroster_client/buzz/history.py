@@ -6,8 +6,10 @@ processes (SQLite's own locking, with a busy timeout, and ``BEGIN IMMEDIATE`` fo
 write), so a cron job and an admin's manual run on the same machine cannot overlap:
 
 * :meth:`SyncHistory.lock` takes a per-district lock row atomically; a second run gets
-  :class:`SyncInProgressError` naming the district and since when. A lock left by a run
-  that died is broken only explicitly, with :meth:`SyncHistory.break_lock`.
+  :class:`SyncInProgressError` naming the district and since when. A lock whose owner is
+  a process of this host that no longer runs is taken over (with a warning); any other
+  lock left by a run that died is broken only explicitly, with
+  :meth:`SyncHistory.break_lock`.
 * :meth:`SyncHistory.id_map` is a mapping ``(entity, reference) -> Buzz id`` written
   through on every assignment, so an interrupted apply keeps what it created.
 * :meth:`SyncHistory.record` stores a :class:`~oneroster_client.buzz.report.RunReport`;
@@ -44,7 +46,9 @@ __all__ = [
     "SyncHistory",
     "SyncHistoryError",
     "SyncInProgressError",
+    "process_running",
     "recorded_run",
+    "took_over_note",
 ]
 
 _SCHEMA_VERSION = "1"
@@ -64,6 +68,11 @@ CREATE TABLE IF NOT EXISTS locks (
     since TEXT NOT NULL, token TEXT NOT NULL);
 """
 
+# How a report with a non-empty ``incomplete_reasons`` list starts that list in the JSON
+# the history stores (``json.dumps`` with its default separators): a quote inside a
+# string value is escaped, so no text inside a value can match it.
+_INCOMPLETE_MARK = '"incomplete_reasons": ["'
+
 
 class SyncInProgressError(BuzzError):
     """Another run holds the district's lock.
@@ -74,15 +83,22 @@ class SyncInProgressError(BuzzError):
         owner: who holds it (``host:pid`` unless the run named itself).
     """
 
-    def __init__(self, district: str, since: datetime, owner: str) -> None:
+    def __init__(
+        self, district: str, since: datetime, owner: str, *, running_here: bool = False
+    ) -> None:
+        advice = (
+            "that process is still running on this host: let it finish or stop it first"
+            if running_here
+            else "if that run died, break its lock with SyncHistory.break_lock"
+        )
         super().__init__(
             f"a run on district {district!r} is already in progress since "
-            f"{since:%Y-%m-%d %H:%M:%S} UTC (owner {owner}); if that run died, break its "
-            "lock with SyncHistory.break_lock"
+            f"{since:%Y-%m-%d %H:%M:%S} UTC (owner {owner}); {advice}"
         )
         self.district = district
         self.since = since
         self.owner = owner
+        self.running_here = running_here
 
 
 class SyncHistoryError(BuzzError):
@@ -91,13 +107,79 @@ class SyncHistoryError(BuzzError):
 
 @attrs.frozen(kw_only=True)
 class LockInfo:
-    """Who holds a district's lock, and since when."""
+    """Who holds a district's lock, and since when.
+
+    Attributes:
+        district: the district key.
+        owner: a label for the holder (``host:pid`` by default).
+        host: the host name of the holder.
+        pid: the process id of the holder.
+        since: when the lock was taken (UTC).
+        took_over: for a lock just taken, the lock of a dead run it replaced, if any.
+    """
 
     district: str
     owner: str
     host: str
     pid: int
     since: datetime
+    took_over: LockInfo | None = None
+
+    def describe(self) -> str:
+        """``owner, since <time> UTC`` for messages and reports."""
+        return f"{self.owner}, since {self.since:%Y-%m-%d %H:%M:%S} UTC"
+
+
+# A process that started this long after a lock was taken cannot be the lock's owner
+# (its pid was reused). Generous, so that clock steps never make a live owner look dead.
+_PID_REUSE_MARGIN = timedelta(minutes=1)
+
+
+def process_running(host: str, pid: int, since: datetime) -> bool | None:
+    """Whether the owner of a lock (``host``, ``pid``, taken at ``since``) still runs.
+
+    Returns:
+        ``False`` only when that is certain: the host is this one, the system is POSIX,
+        and no process has that pid (or it is a zombie, or it started after the lock was
+        taken, so the pid was reused). ``True`` when it runs. ``None`` when it cannot be
+        told (another host, or a system where it cannot be checked).
+    """
+    if host != socket.gethostname() or os.name != "posix" or pid <= 0:
+        return None
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by another user
+    except OSError:
+        return None
+    state, started = _proc_stat(pid)
+    reused = started is not None and started > _utc(since) + _PID_REUSE_MARGIN
+    return state != "Z" and not reused  # a zombie has exited, only not been reaped
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _proc_stat(pid: int) -> tuple[str | None, datetime | None]:
+    """The state letter and start time of a process, from Linux's ``/proc`` when present."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
+            if line.startswith("btime ")
+        )
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (name)": name may hold spaces
+        ticks = int(fields[19])  # starttime, field 22 of proc(5)
+        started = datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None, None
+    return fields[0], started
 
 
 @attrs.frozen(kw_only=True)
@@ -159,6 +241,10 @@ class SyncHistory:
         path: the database file (created when missing), or ``":memory:"``.
         timeout: seconds to wait for another process's write to finish.
         stale_after: the age from which :meth:`break_lock` breaks a lock by default.
+        take_over_dead: take over, with a warning, a lock whose owner is a process of
+            this host that no longer runs (see :func:`process_running`). Turn it off when
+            processes that share the history file share a host name but not their process
+            ids (containers with one host name).
 
     Raises:
         ConfigurationError: the file cannot be opened or is not a history database.
@@ -170,9 +256,11 @@ class SyncHistory:
         *,
         timeout: float = 30.0,
         stale_after: timedelta = timedelta(hours=6),
+        take_over_dead: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         self.stale_after = stale_after
+        self.take_over_dead = take_over_dead
         self._timeout = timeout
         self._mutex = threading.RLock()
         try:
@@ -259,6 +347,9 @@ class SyncHistory:
             district: the district key.
             owner: a label for the holder; ``host:pid`` by default.
 
+        Yields:
+            The lock taken; its ``took_over`` names the lock of a dead run it replaced.
+
         Raises:
             SyncInProgressError: another run holds the lock (named with its start time).
         """
@@ -278,7 +369,19 @@ class SyncHistory:
         with self._write() as db:
             held = self._holder(db, district)
             if held is not None:
-                raise SyncInProgressError(district, held.since, held.owner)
+                running = process_running(held.host, held.pid, held.since)
+                if running is not False or not self.take_over_dead:
+                    raise SyncInProgressError(
+                        district, held.since, held.owner, running_here=running is True
+                    )
+                logger.warning(
+                    "district %s: the run that held the lock (%s) no longer runs on this "
+                    "host; taking its lock over",
+                    district,
+                    held.describe(),
+                )
+                db.execute("DELETE FROM locks WHERE district = ?", (district,))
+                info = attrs.evolve(info, took_over=held)
             db.execute(
                 "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?)",
                 (district, info.owner, host, pid, _stamp(info.since), token),
@@ -305,7 +408,8 @@ class SyncHistory:
 
         Only a lock older than ``older_than`` (default: ``stale_after``) is broken, so a
         lock that a live run took a moment ago is left alone. Pass ``timedelta(0)`` to
-        break any lock (only when you know no run is active).
+        break any lock (only when you know no run is active; :func:`process_running`
+        tells whether the owner still runs, when it can).
         """
         age = self.stale_after if older_than is None else older_than
         cutoff = _stamp(_now() - age)
@@ -398,10 +502,16 @@ class SyncHistory:
     ) -> RunRecord | None:
         """The newest run that completed with status ``ok`` (optionally of one mode).
 
-        A run with failed records, a held run, a validate-only run and a run that stopped
-        are not successes: the next incremental read starts before them.
+        A run with failed records, a run whose OneRoster or Buzz read was incomplete, a
+        held run, a validate-only run and a run that stopped are not successes: the next
+        incremental read starts before them.
         """
-        sql = "SELECT * FROM runs WHERE district = ? AND kind = ? AND status = 'ok'"
+        # Histories written before an incomplete read made a run partial hold such runs
+        # as "ok": the stored report's non-empty incomplete_reasons still rules them out.
+        sql = (
+            "SELECT * FROM runs WHERE district = ? AND kind = ? AND status = 'ok' "
+            f"AND report NOT LIKE '%{_INCOMPLETE_MARK}%'"
+        )
         parameters: list[Any] = [district, kind]
         if mode is not None:
             sql += " AND mode = ?"
@@ -504,6 +614,17 @@ class _IdMap(MutableMapping[tuple[str, str], str]):
         except (KeyError, TypeError):
             return False
         return True
+
+
+def took_over_note(lock: LockInfo) -> list[str]:
+    """The report warning for a lock taken over from a dead run (none otherwise)."""
+    if lock.took_over is None:
+        return []
+    return [
+        f"the lock of an earlier run ({lock.took_over.describe()}) was taken over: that "
+        "process no longer runs on this host, so the run died; this run reads and plans "
+        "afresh"
+    ]
 
 
 @contextmanager

@@ -203,17 +203,26 @@ class RunReport:
     def status(self) -> str:
         """``"running"``, ``"failed"``, ``"validated"``, ``"held"``, ``"partial"`` or ``"ok"``.
 
-        ``partial``: the run completed but some records failed.
+        ``failed``: the run stopped (:attr:`error` says why), e.g. nothing could be read.
+        ``partial``: the run completed but some records failed, or part of a read failed
+        (:meth:`read_problems`); a validate-only run whose read was incomplete, or that
+        could not read some records, is partial too: it did not validate everything.
+        Only ``ok`` is a success for the history: the next incremental run starts before
+        a partial one.
         """
         if self.error is not None:
             return "failed"
         if self.finished is None:
             return "running"
         if self.validate_only:
-            return "validated"
+            return "partial" if self.failures or self.read_problems() else "validated"
         if self.held:
             return "held"
-        return "partial" if self.failures or self.skipped else "ok"
+        return "partial" if self.failures or self.skipped or self.read_problems() else "ok"
+
+    def read_problems(self) -> list[str]:
+        """Why a read of the run was incomplete, one line per problem (none here)."""
+        return []
 
     @property
     def ok(self) -> bool:
@@ -302,10 +311,19 @@ class RunReport:
             "failed": f"stopped: {self.error}",
             "validated": "validated only, nothing was written",
             "held": "held for approval, nothing was written",
-            "partial": f"completed with {len(self.failures)} failed record(s)",
+            "partial": self._partial_outcome(),
             "ok": "completed",
         }[self.status]
         return f"{self.TITLE} for {self.district}: {outcome}"
+
+    def _partial_outcome(self) -> str:
+        parts = [f"{len(self.failures)} failed record(s)"] if self.failures else []
+        problems = self.read_problems()
+        if problems:
+            parts.append(f"an INCOMPLETE read ({len(problems)} problem(s), listed below)")
+        if self.validate_only:
+            return f"validated only, nothing was written; with {' and '.join(parts)}"
+        return f"completed with {' and '.join(parts or ['skipped records'])}"
 
     def detail_lines(self) -> list[str]:
         """Lines that describe the run beyond counts (subclasses add theirs)."""
@@ -503,6 +521,7 @@ class SyncReport(RunReport):
         written: ``True`` when the run wrote to Buzz.
         removals_suppressed: why no removals were planned, when they were not.
         incomplete_reasons: why the OneRoster or Buzz read was incomplete.
+        records_read: how many OneRoster records were read (``None`` before the read).
     """
 
     TITLE: ClassVar[str] = "Buzz sync"
@@ -514,6 +533,11 @@ class SyncReport(RunReport):
     written: bool = False
     removals_suppressed: str | None = None
     incomplete_reasons: list[str] = attrs.field(factory=list)
+    records_read: int | None = None
+
+    def read_problems(self) -> list[str]:
+        """Why the OneRoster or Buzz read was incomplete (:attr:`incomplete_reasons`)."""
+        return list(self.incomplete_reasons)
 
     def detail_lines(self) -> list[str]:
         """Run, read scope, plan id, removals and why a read was incomplete."""
@@ -523,6 +547,12 @@ class SyncReport(RunReport):
             if self.full_read
             else f"incremental read of records changed since {_show_time(self.since)}"
         )
+        if self.error is not None and self.records_read is None:
+            scope = f"{scope}, not done: the run stopped before it"
+        elif self.incomplete_reasons:
+            # Never "full read" alone when part of it (or all of it) failed.
+            done = "FAILED, nothing was read" if self.records_read == 0 else "INCOMPLETE"
+            scope = f"{scope}, {done} (see 'Incomplete read' below)"
         lines.append(f"Read: {scope}. Plan {self.plan_id or '-'}.")
         if self.removals_suppressed:
             lines.append(f"No removals planned: {self.removals_suppressed}")

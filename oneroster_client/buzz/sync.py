@@ -26,8 +26,8 @@ from oneroster_client.buzz.apply import ApplyResult, OperationOutcome, apply_pla
 from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.current import read_buzz_state
 from oneroster_client.buzz.desired import DesiredState
-from oneroster_client.buzz.errors import BuzzError
-from oneroster_client.buzz.history import RunRecord, SyncHistory, recorded_run
+from oneroster_client.buzz.errors import BuzzError, explain_missing_domain
+from oneroster_client.buzz.history import RunRecord, SyncHistory, recorded_run, took_over_note
 from oneroster_client.buzz.mapping import map_roster
 from oneroster_client.buzz.plan import ENTITIES, Action, Plan, plan_roster
 from oneroster_client.buzz.report import COUNT_WORDS, RecordFailure, SyncReport
@@ -36,7 +36,13 @@ from oneroster_client.buzz.snapshot import read_roster
 from oneroster_client.client import OneRosterClient
 from oneroster_client.errors import ConfigurationError
 
-__all__ = ["INCREMENTAL_OVERLAP", "SyncProgress", "SyncTooSoonError", "sync"]
+__all__ = [
+    "INCREMENTAL_OVERLAP",
+    "SyncProgress",
+    "SyncReadError",
+    "SyncTooSoonError",
+    "sync",
+]
 
 logger = logging.getLogger("oneroster_client.buzz")
 
@@ -77,6 +83,26 @@ class SyncTooSoonError(BuzzError):
         self.district = district
         self.last_run = last_run
         self.next_allowed = next_allowed
+
+
+class SyncReadError(BuzzError):
+    """Nothing could be read from the OneRoster server (every collection failed), so the
+    run stopped before reading Buzz: it is recorded as failed, never as a success.
+
+    Attributes:
+        district: the district key.
+        reasons: why each collection failed.
+    """
+
+    def __init__(self, district: str, reasons: list[str]) -> None:
+        first = reasons[0] if reasons else "no reason given"
+        more = f" (and {len(reasons) - 1} more in the report)" if len(reasons) > 1 else ""
+        super().__init__(
+            f"nothing could be read from the OneRoster server for district {district!r}: "
+            f"{first}{more}"
+        )
+        self.district = district
+        self.reasons = list(reasons)
 
 
 @attrs.frozen
@@ -131,8 +157,9 @@ def sync(
     _check_arguments(validate_only, full, approve, history)
     if history is None:
         return _Run(oneroster, buzz, settings, None, progress).execute(validate_only, full, approve)
-    with history.lock(settings.key):
+    with history.lock(settings.key) as lock:
         run = _Run(oneroster, buzz, settings, history, progress)
+        run.notes.extend(took_over_note(lock))
         return run.execute(validate_only, full, approve)
 
 
@@ -166,6 +193,7 @@ class _Run:
         self.history = history
         self.progress = progress
         self.key = settings.key
+        self.notes: list[str] = []  # warnings known before the run starts
 
     def step(self, name: str, done: int, total: int | None = None) -> None:
         if self.progress is not None:
@@ -181,7 +209,7 @@ class _Run:
             full_read=scope.full,
             since=scope.since,
             notify=list(self.settings.notify),
-            warnings=list(scope.warnings),
+            warnings=[*self.notes, *scope.warnings],
         )
         with recorded_run(report, self.history, describe=f"Buzz sync of {self.key}"):
             self.run(report, scope, validate_only, approve)
@@ -250,8 +278,15 @@ class _Run:
     def run(
         self, report: SyncReport, scope: _Scope, validate_only: bool, approve: bool | str
     ) -> None:
-        roles = resolve_roles(self.settings, self.buzz)
+        try:
+            roles = resolve_roles(self.settings, self.buzz)
+        except BuzzError as error:
+            raise explain_missing_domain(error, self.settings.parent_domain_id) from None
         snapshot = read_roster(self.oneroster, since=scope.since, progress=self.progress)
+        report.records_read = sum(snapshot.counts().values())
+        if not snapshot.complete and report.records_read == 0:
+            report.incomplete_reasons.extend(snapshot.incomplete_reasons)
+            raise SyncReadError(self.key, snapshot.incomplete_reasons)
         desired = map_roster(snapshot, self.settings, roles)
         del snapshot  # the records are mapped: free them before Buzz is read
         report.incomplete_reasons.extend(desired.incomplete_reasons)
@@ -268,6 +303,9 @@ class _Run:
         if validate_only:
             report.counts = _planned_counts(plan)
             return
+        mismatch = _approval_mismatch(plan, approve)
+        if mismatch:
+            report.warnings.append(mismatch)
         if plan.held and not _approves(plan, approve):
             report.counts = _planned_counts(plan)
             report.warnings.append(
@@ -315,6 +353,22 @@ class _Run:
 
 def _approves(plan: Plan, approve: bool | str) -> bool:
     return approve is True or (isinstance(approve, str) and approve == plan.id)
+
+
+def _approval_mismatch(plan: Plan, approve: bool | str) -> str | None:
+    """Why a given plan id approves nothing: it is not the id of this run's plan."""
+    if not isinstance(approve, str) or approve == plan.id:
+        return None
+    if plan.held:
+        return (
+            f"the plan id given to approve ({approve}) does not match this run's plan "
+            f"({plan.id}), so the plan stays held: a plan id changes whenever the SIS or Buzz "
+            f"change; review this report, then run again with approve={plan.id!r}"
+        )
+    return (
+        f"the plan id given to approve ({approve}) does not match this run's plan "
+        f"({plan.id}); this plan needed no approval and was applied"
+    )
 
 
 def _describe_plan(report: SyncReport, plan: Plan) -> None:

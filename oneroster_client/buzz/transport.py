@@ -121,6 +121,7 @@ class BuzzTransport:
         self._pause = 0.0
         self._pause_lock = threading.Lock()
         self.requests_sent = 0
+        self.answered = False  # some answer came from Buzz (or its token endpoint)
         if isinstance(auth, BuzzAuth):
             auth.bind(
                 base_url=base_url, session=self.session, user_agent=user_agent, timeout=timeout
@@ -246,19 +247,41 @@ class BuzzTransport:
                 command=cmd,
             ) from None
         except BuzzTransportError as exc:  # the auth plug-in could not reach its endpoint
+            if not self.answered and _refused(exc):
+                raise self._unreachable(exc.url or url, "authenticating") from None
             return AttemptFailure(exc, maybe_processed=False)
         except BuzzAuthenticationError as exc:
+            self.answered = True
             # A busy or failing token endpoint is retried like a command, each time with a
             # fresh assertion; a refusal (400/401) is final.
             if exc.status_code in self.retry.retry_statuses:
                 return AttemptFailure(exc, maybe_processed=False)
             raise
         except requests.RequestException as exc:
+            if not self.answered and _refused(exc):
+                raise self._unreachable(url, cmd) from None
             return self._transport_failure(exc, method, cmd, url)
+        self.answered = True
         elapsed = (time.monotonic() - started) * 1000
         logger.debug("Buzz %s %s -> %d in %.0f ms", method, cmd, raw.status_code, elapsed)
         self._note_budget(raw.headers)
         return self._read(raw, content, cmd)
+
+    def _unreachable(self, url: str, doing: str) -> BuzzTransportError:
+        """A refused connection before Buzz ever answered: not worth retrying.
+
+        Nothing listens at that address: a wrong URL or port, or a server that is not
+        running. Retrying only delays the message; later in a run, when Buzz has
+        answered, a refused connection is retried as a passing outage.
+        """
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        return BuzzTransportError(
+            f"the Buzz server could not be reached at {self.base_url}: the connection to "
+            f"{host} was refused ({doing}). Check base_url (and token_url, when set): the "
+            "scheme, host and port, and that the server is running and reachable from here",
+            url=url,
+            method="POST" if doing == "authenticating" else None,
+        )
 
     def _transport_failure(
         self, exc: requests.RequestException, method: str, cmd: str, url: str
@@ -360,6 +383,24 @@ def _envelope(content: bytes) -> Mapping[str, Any] | None:
         return None
     inner = payload.get("response") if isinstance(payload, Mapping) else None
     return inner if isinstance(inner, Mapping) else None
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when the connection was refused (``ECONNREFUSED``) somewhere in the chain."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        # requests -> urllib3 MaxRetryError(reason=NewConnectionError) -> the OSError;
+        # the auth plug-in raises its own error with the original as its context.
+        pending.extend([*current.args[:1], getattr(current, "reason", None)])
+        pending.extend([current.__cause__, current.__context__])
+    return False
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

@@ -4,7 +4,10 @@ to the SIS gradebook)."""
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +18,7 @@ from oneroster_client.cli._common import (
     EXIT_ISSUES,
     EXIT_OK,
     Context,
+    UsageProblem,
     report_path,
     sourced_id,
 )
@@ -51,18 +55,86 @@ def write_report(ctx: Context, report: Any, path: str | None) -> None:
     ctx.note(f"Report written to {target}")
 
 
+_Replacement = str | Callable[[re.Match[str]], str]
+
+_BUZZ_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (
+            r"check parent_domain_id, the id of the district's domain in Buzz",
+            "check the district's Buzz domain id: --domain, ONEROSTER_BUZZ_DOMAIN, or "
+            "parent_domain_id in [buzz] (or [roster]/[passback]) of the config file",
+        ),
+        (
+            r"Check base_url \(and token_url, when set\)",
+            "Check --buzz-url (ONEROSTER_BUZZ_URL, base_url in [buzz]) and --buzz-token-url "
+            "(ONEROSTER_BUZZ_TOKEN_URL) when set",
+        ),
+    )
+)
+"""Buzz run advice in library words, and what it is on the command line."""
+
+
+def _for_the_command_line(text: str) -> str:
+    for pattern, replacement in _BUZZ_ADVICE:
+        text = pattern.sub(replacement, text)
+    return for_the_command_line(text)
+
+
 def _show(ctx: Context, report: Any) -> None:
     if ctx.args.format == "json":
         ctx.say(report.to_json())
     else:
         # The report's advice is the library's (e.g. approve='plan-…'); JSON stays data.
-        ctx.say(for_the_command_line(report.to_text()))
+        ctx.say(_for_the_command_line(report.to_text()))
+    if report.error is not None:
+        # The reason a run stopped belongs on standard error too (scripts keep stdout).
+        ctx.note(f"oneroster {ctx.args.command}: {_for_the_command_line(report.error)}")
 
 
 def _history(ctx: Context) -> Any:
     from oneroster_client.buzz import SyncHistory
 
+    if ctx.args.break_lock and not ctx.args.history:
+        raise UsageProblem("--break-lock needs --history (the lock lives in the history)")
     return SyncHistory(ctx.args.history) if ctx.args.history else None
+
+
+def _break_lock(ctx: Context, history: Any, key: str) -> None:
+    """Break the lock of ``key`` before the run, unless its owner still runs here."""
+    from oneroster_client.buzz import SyncInProgressError
+    from oneroster_client.buzz.history import process_running
+
+    holder = history.lock_holder(key)
+    if holder is None:
+        ctx.note(f"--break-lock: {key} was not locked")
+        return
+    if process_running(holder.host, holder.pid, holder.since):
+        raise SyncInProgressError(key, holder.since, holder.owner, running_here=True)
+    history.break_lock(key, older_than=timedelta(0))
+    ctx.note(f"--break-lock: broke the lock of {key} ({holder.describe()})")
+
+
+@contextmanager
+def _locked_out(ctx: Context) -> Iterator[list[int]]:
+    """Turn "another run holds the lock" into the command's message and exit 1."""
+    from oneroster_client.buzz import SyncInProgressError
+
+    code: list[int] = []
+    try:
+        yield code
+    except SyncInProgressError as error:
+        advice = (
+            "that process still runs on this host: let it finish, or stop it first"
+            if error.running_here
+            else "if that run died (it ran on another host, or its process could not be "
+            "checked), run again with --break-lock"
+        )
+        ctx.note(
+            f"oneroster {ctx.args.command}: a run on district {error.district!r} is already "
+            f"in progress since {error.since:%Y-%m-%d %H:%M:%S} UTC (owner {error.owner}); {advice}"
+        )
+        code.append(EXIT_FAILED)
 
 
 def _library_table(ctx: Context, table: str, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -134,25 +206,38 @@ def run_sync(ctx: Context) -> int:
     approve: bool | str = args.approve if args.approve is not None else False
     apply = args.apply or approve is not False
     bars = _step_bars(ctx)
-    try:
-        buzz = ctx.buzz()
-        with ctx.oneroster() as oneroster:
-            report = sync(
-                oneroster,
-                buzz,
-                settings,
-                validate_only=not apply,
-                full=True if args.full else None,
-                approve=approve,
-                history=_history(ctx),
-                progress=bars,
-            )
-    finally:
-        if bars is not None:
-            bars.close()
+    with _locked_out(ctx) as locked:
+        try:
+            buzz = ctx.buzz()
+            with ctx.oneroster() as oneroster:
+                # Opened once the settings are known good: a configuration error
+                # leaves no history file behind.
+                history = _history(ctx)
+                if args.break_lock:
+                    _break_lock(ctx, history, settings.key)
+                report = sync(
+                    oneroster,
+                    buzz,
+                    settings,
+                    validate_only=not apply,
+                    full=True if args.full else None,
+                    approve=approve,
+                    history=history,
+                    progress=bars,
+                )
+        finally:
+            if bars is not None:
+                bars.close()
+    if locked:
+        return locked[0]
     _show(ctx, report)
     write_report(ctx, report, args.report)
     if report.held:
+        if isinstance(approve, str) and approve != report.plan_id:
+            ctx.note(
+                f"--approve {approve} does not match the plan of this run ({report.plan_id}): "
+                "plans change when the SIS or Buzz change, so the plan was not approved"
+            )
         ctx.note(f"Held: review the plan, then run again with --approve {report.plan_id}")
     return exit_code(report)
 
@@ -170,18 +255,24 @@ def run_passback(ctx: Context) -> int:
         settings = PassbackSettings(**table)
     except TypeError as error:
         raise ConfigurationError(f"[passback]: {error}") from None
-    buzz = ctx.buzz()
-    with ctx.oneroster(passback=True) as oneroster:
-        report = pass_back_grades(
-            buzz,
-            oneroster,
-            settings,
-            classes=args.class_ids or None,
-            since=args.since,
-            validate_only=not args.apply,
-            history=_history(ctx),
-            resend=args.resend,
-        )
+    with _locked_out(ctx) as locked:
+        buzz = ctx.buzz()
+        with ctx.oneroster(passback=True) as oneroster:
+            history = _history(ctx)
+            if args.break_lock:
+                _break_lock(ctx, history, f"{settings.key}#passback")
+            report = pass_back_grades(
+                buzz,
+                oneroster,
+                settings,
+                classes=args.class_ids or None,
+                since=args.since,
+                validate_only=not args.apply,
+                history=history,
+                resend=args.resend,
+            )
+    if locked:
+        return locked[0]
     _show(ctx, report)
     write_report(ctx, report, args.report)
     return exit_code(report)
@@ -219,6 +310,13 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--history",
         metavar="PATH",
         help="the SQLite run history (locking, incremental runs, ids); none if not given",
+    )
+    parser.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="before the run, break the district's lock in --history left by a run that "
+        "died (a lock of a process that still runs on this host is kept; one of a dead "
+        "process on this host is taken over without this flag)",
     )
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="how the report is printed"

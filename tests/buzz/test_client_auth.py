@@ -26,6 +26,7 @@ from oneroster_client.buzz import (
     BuzzLogin,
     BuzzRetryPolicy,
     BuzzToken,
+    BuzzTransportError,
     BuzzUser,
 )
 from oneroster_client.buzz.testing import BuzzFaults, BuzzServer
@@ -177,6 +178,27 @@ def test_refused_token_request_is_not_retried() -> None:
         with pytest.raises(BuzzAuthenticationError, match="invalid_request"):
             make_client(scripted, auth).call("getuser2", {"userid": "5"})
         assert len(scripted.received) == 1
+
+
+def test_an_unreachable_token_endpoint_is_named_at_once_not_after_retries() -> None:
+    private_pem, _ = BuzzServer.generate_key()
+    with ScriptedServer([Reply(200, body={})]) as scripted:
+        origin = scripted.origin  # closed below: nothing listens there any more
+    waits: list[float] = []
+    client = BuzzClient(
+        origin,
+        auth=BuzzJWTAuth(f"{origin}/api/oauth/token", "6", private_pem),
+        user_agent=UA,
+        retry=BuzzRetryPolicy(sleep=waits.append, random=lambda: 0.5),
+        timeout=2.0,
+    )
+    with pytest.raises(BuzzTransportError) as caught:
+        client.call("getuser2", {"userid": "5"})
+    assert waits == []  # a refused connection to a server never reached is not retried
+    message = str(caught.value)
+    assert f"the Buzz server could not be reached at {origin}" in message
+    assert "refused (authenticating)" in message and "token_url" in message
+    assert "BEGIN" not in message
 
 
 def test_pre_issued_token_is_not_renewed(server: BuzzServer) -> None:

@@ -187,7 +187,18 @@ def test_timeouts_are_retried_then_raised_as_transport_errors(sleeps: Sleeps) ->
         assert len(server.received) == 3
 
 
-def test_connection_refused_is_retried(sleeps: Sleeps) -> None:
+def test_connection_refused_after_buzz_answered_is_retried(sleeps: Sleeps) -> None:
+    with ScriptedServer([Reply(200, body=OK)]) as server:
+        client = scripted_client(server, sleeps, retry=policy(sleeps, max_retries=2), timeout=0.5)
+        client.call("getuser2", {"userid": "1"})
+    client.transport.session.close()  # no kept-alive connection to the stopped server
+    # The server went away mid-run: a passing outage, retried.
+    with pytest.raises(BuzzTransportError, match="could not connect"):
+        client.call("getuser2", {"userid": "1"})
+    assert len(sleeps) == 2
+
+
+def test_connection_refused_before_buzz_ever_answered_fails_at_once(sleeps: Sleeps) -> None:
     with ScriptedServer([Reply(200, body=OK)]) as server:
         origin = server.origin
     client = BuzzClient(
@@ -197,9 +208,13 @@ def test_connection_refused_is_retried(sleeps: Sleeps) -> None:
         retry=policy(sleeps, max_retries=2),
         timeout=0.5,
     )
-    with pytest.raises(BuzzTransportError, match="could not connect"):
+    # Nothing listens there: a wrong URL or port, not worth the retries' wait.
+    with pytest.raises(BuzzTransportError) as caught:
         client.call("getuser2", {"userid": "1"})
-    assert len(sleeps) == 2
+    assert sleeps == []
+    message = str(caught.value)
+    assert f"the Buzz server could not be reached at {origin}" in message
+    assert "refused" in message and "Check base_url" in message
 
 
 # -- the time budget --------------------------------------------------------------------

@@ -150,7 +150,10 @@ def test_classes_restricts_the_run(world: World) -> None:
     classes = {row["class"]["sourcedId"] for row in world.sis("lineItems").values()}
     assert classes == {first}
     assert report.classes == 1
-    assert any("cls-not-there" in warning for warning in report.warnings)
+    # A class asked for by id that the SIS lacks fails the run (it is not a success).
+    assert [(f.entity, f.reference) for f in report.failures] == [("classes", "cls-not-there")]
+    assert report.status == "partial" and not report.ok
+    assert not any("cls-not-there" in warning for warning in report.warnings)
     assert second not in report.to_text()
 
 

@@ -420,12 +420,42 @@ def test_an_incomplete_read_plans_no_removals(world: World, faults: Faults) -> N
 
     report = world.run(full=True)
     assert report.incomplete_reasons
-    assert report.removals_suppressed and "incomplete" in report.removals_suppressed
     assert report.total("withdrawn") == 0 and report.total("deleted") == 0
     after = world.buzz_state()
     assert after["enrollments"] == before["enrollments"]
+    # An incomplete read is never a success: the next incremental run starts before it.
+    assert report.status in ("partial", "failed") and not report.ok
+    last = world.history.last_success("dst-1")
+    assert last is not None and last.run_id != report.run_id
     if faults.fail_always:
+        # Nothing could be read: the run stops before planning anything.
+        assert report.status == "failed" and report.records_read == 0
+        assert report.error and "nothing could be read from the OneRoster server" in report.error
+        assert "FAILED, nothing was read" in report.to_text()
+        assert "full read of the district." not in report.to_text()
         assert world.oneroster_waits, "the OneRoster reads were retried before giving up"
+    else:
+        assert report.status == "partial" and report.error is None
+        assert report.removals_suppressed and "incomplete" in report.removals_suppressed
+        assert "INCOMPLETE" in report.to_text()
+
+
+def test_an_incomplete_buzz_read_makes_the_run_partial_not_a_success(world: World) -> None:
+    good = world.run()
+    assert good.status == "ok"
+
+    def fail_the_buzz_read(step: str, done: int, total: int | None) -> None:
+        if step == "buzz":  # more failures than the retries: the first listing fails
+            world.buzz_server.faults.fail_next(502, count=20)
+
+    report = world.run(full=True, progress=fail_the_buzz_read)
+    world.buzz_server.faults.fail_statuses.clear()
+    assert report.error is None and report.incomplete_reasons, report.to_text()
+    assert report.status == "partial" and not report.ok
+    assert report.total("withdrawn") == report.total("deleted") == 0
+    assert "INCOMPLETE" in report.headline()
+    last = world.history.last_success("dst-1")
+    assert last is not None and last.run_id == good.run_id
 
 
 def test_a_large_drop_is_held_until_approved(world: World) -> None:

@@ -3,7 +3,10 @@ and processes."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oneroster_client.buzz.errors import BuzzError
-from oneroster_client.buzz.history import SyncHistory, SyncHistoryError, SyncInProgressError
+from oneroster_client.buzz.history import (
+    SyncHistory,
+    SyncHistoryError,
+    SyncInProgressError,
+    process_running,
+)
 from oneroster_client.buzz.report import RecordFailure, RunReport, SyncReport
 from oneroster_client.errors import ConfigurationError
 
@@ -92,6 +100,46 @@ def test_last_success_skips_runs_that_did_not_fully_succeed(history: SyncHistory
     assert history.last_success("dst-1").run_id == incremental.run_id  # type: ignore[union-attr]
     assert history.last_success("dst-1", mode="full").run_id == good.run_id  # type: ignore[union-attr]
     assert history.last_success("dst-1", kind="passback") is None
+
+
+@given(
+    st.lists(
+        st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40),
+        min_size=1,
+        max_size=3,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_a_run_with_an_incomplete_read_is_partial_and_never_a_success(reasons: list[str]) -> None:
+    history = SyncHistory(":memory:")
+    good = _run(T0)
+    history.record(good)
+    for mode in ("full", "incremental"):
+        incomplete = _run(T0 + timedelta(hours=1), mode=mode, incomplete_reasons=reasons)
+        assert incomplete.status == "partial" and not incomplete.ok
+        assert "INCOMPLETE" in incomplete.headline()
+        history.record(incomplete)
+    checked = _run(T0 + timedelta(hours=2), mode="validate-only", incomplete_reasons=reasons)
+    assert checked.status == "partial" and "validated only" in checked.headline()
+    last = history.last_success("dst-1")
+    assert last is not None and last.run_id == good.run_id
+    # A warning quoting the marker text does not hide a good run.
+    quoting = _run(T0 + timedelta(hours=3), warnings=['"incomplete_reasons": ["x"]', *reasons])
+    history.record(quoting)
+    assert history.last_success("dst-1").run_id == quoting.run_id  # type: ignore[union-attr]
+
+
+def test_an_incomplete_run_stored_as_ok_by_an_older_version_is_not_a_success(
+    history: SyncHistory,
+) -> None:
+    good = _run(T0)
+    history.record(good)
+    legacy = _run(T0 + timedelta(hours=1), incomplete_reasons=["orgs: the read failed"])
+    history.record(legacy)
+    with history._write() as db:  # as the older version stored it
+        db.execute("UPDATE runs SET status = 'ok' WHERE run_id = ?", (legacy.run_id,))
+    assert history.runs("dst-1", status="ok")[0].run_id == legacy.run_id
+    assert history.last_success("dst-1").run_id == good.run_id  # type: ignore[union-attr]
 
 
 def test_id_map_is_written_through_and_kept_per_district(tmp_path: Path) -> None:
@@ -264,16 +312,75 @@ def test_a_run_in_another_process_holds_the_district(tmp_path: Path) -> None:
         pass
 
 
-def test_a_dead_runs_lock_is_broken_only_explicitly(tmp_path: Path) -> None:
+def test_a_dead_runs_lock_is_broken_only_explicitly_when_takeover_is_off(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     _holder(path, "die").wait(timeout=10)
-    history = SyncHistory(path, stale_after=timedelta(hours=1))
+    history = SyncHistory(path, stale_after=timedelta(hours=1), take_over_dead=False)
     with pytest.raises(SyncInProgressError), history.lock("dst-1"):
         pass
     assert history.break_lock("dst-1") is False  # younger than stale_after: left alone
     assert history.break_lock("dst-1", older_than=timedelta(0)) is True
     with history.lock("dst-1"):
         pass
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX only")
+def test_the_lock_of_a_dead_process_on_this_host_is_taken_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "h.sqlite"
+    dead = _holder(path, "die")
+    dead.wait(timeout=10)  # reaped: the pid no longer names a process
+    history = SyncHistory(path)
+    with caplog.at_level(logging.WARNING, "oneroster_client.buzz"), history.lock("dst-1") as lock:
+        assert lock.took_over is not None
+        assert lock.took_over.owner == "cron job" and lock.took_over.pid == dead.pid
+        holder = history.lock_holder("dst-1")
+        assert holder is not None and holder.pid == os.getpid()
+    assert "no longer runs on this host" in caplog.text and "cron job" in caplog.text
+    assert history.lock_holder("dst-1") is None
+
+
+def _foreign_lock(history: SyncHistory, *, host: str, pid: int, since: datetime) -> None:
+    with history._write() as db:
+        db.execute(
+            "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?)",
+            ("dst-1", f"{host}:{pid}", host, pid, since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "t"),
+        )
+
+
+def test_locks_of_live_processes_and_other_hosts_are_never_taken_over(tmp_path: Path) -> None:
+    history = SyncHistory(tmp_path / "h.sqlite")
+    here = socket.gethostname()
+    # A live process of this host (the test runner's parent), and a pid of another host
+    # that is certainly not running here.
+    for host, pid in ((here, os.getppid()), (f"not-{here}", 2**22 + 12345)):
+        _foreign_lock(history, host=host, pid=pid, since=datetime.now(UTC))
+        with pytest.raises(SyncInProgressError) as caught, history.lock("dst-1"):
+            pytest.fail("a live or foreign lock was taken over")
+        assert caught.value.running_here is (host == here)
+        assert ("still running on this host" in str(caught.value)) is (host == here)
+        assert history.break_lock("dst-1", older_than=timedelta(0)) is True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_reused_pid_does_not_keep_a_dead_runs_lock(tmp_path: Path) -> None:
+    history = SyncHistory(tmp_path / "h.sqlite")
+    # The lock names this host and a pid that runs now (the parent), but was taken long
+    # before that process started: its owner died and the pid was given out again.
+    started = datetime.now(UTC)
+    parent = os.getppid()
+    long_ago = datetime(2001, 1, 1, tzinfo=UTC)
+    assert process_running(socket.gethostname(), parent, started) is True
+    assert process_running(socket.gethostname(), parent, long_ago) is False
+    _foreign_lock(history, host=socket.gethostname(), pid=parent, since=long_ago)
+    with history.lock("dst-1") as lock:
+        assert lock.took_over is not None and lock.took_over.pid == parent
+
+
+def test_process_running_cannot_tell_for_another_host() -> None:
+    assert process_running("elsewhere.example", os.getpid(), datetime.now(UTC)) is None
+    assert process_running(socket.gethostname(), os.getpid(), datetime.now(UTC)) in (True, None)
 
 
 def test_a_broken_lock_holder_does_not_release_the_next_runs_lock(history: SyncHistory) -> None:

@@ -22,8 +22,8 @@ import attrs
 
 from oneroster_client.buzz.client import BuzzClient
 from oneroster_client.buzz.entities import BuzzCourse, Score
-from oneroster_client.buzz.errors import BuzzError
-from oneroster_client.buzz.history import SyncHistory, recorded_run
+from oneroster_client.buzz.errors import BuzzError, explain_missing_domain
+from oneroster_client.buzz.history import SyncHistory, recorded_run, took_over_note
 from oneroster_client.buzz.passback.grades import (
     ClassGradebook,
     StudentScores,
@@ -103,7 +103,8 @@ def pass_back_grades(
     run = _Run(buzz, oneroster, settings, history, wanted)
     if history is None:
         return run.execute(since, validate_only, resend)
-    with history.lock(f"{settings.key}#passback"):
+    with history.lock(f"{settings.key}#passback") as lock:
+        run.notes.extend(took_over_note(lock))
         return run.execute(since, validate_only, resend)
 
 
@@ -166,6 +167,7 @@ class _Run:
         self.forbidden = 0
         self.stopped: str | None = None
         self.unread_bits: Counter[int] = Counter()
+        self.notes: list[str] = []  # warnings known before the run starts
 
     def execute(self, since: datetime | None, validate_only: bool, resend: bool) -> PassbackReport:
         report = PassbackReport(
@@ -174,6 +176,7 @@ class _Run:
             profile=self.settings.profile.value,
             since=_utc(since) if since is not None else None,
             notify=list(self.settings.notify),
+            warnings=list(self.notes),
         )
         report.counts = PassbackReport.zero_counts()
         describe = f"grade passback of {self.settings.key}"
@@ -208,15 +211,32 @@ class _Run:
             try:
                 found[class_id] = self.oneroster.classes.get(class_id)
             except NotFoundError:
-                report.warnings.append(f"class {class_id} is not in the SIS: not passed back")
+                # Asked for by name: a class the SIS does not hold is a failure, not a
+                # warning, so a mistyped id does not end as a success with nothing sent.
+                report.failures.append(
+                    RecordFailure(
+                        entity="classes",
+                        reference=class_id,
+                        action="read",
+                        code="NotFound",
+                        message=f"class {class_id} is not in the SIS (HTTP 404): check the "
+                        "class sourcedId; nothing was passed back for it",
+                    )
+                )
         return found
 
     def read_gradebooks(
         self, sis_classes: dict[str, Class], report: PassbackReport
     ) -> list[ClassGradebook]:
-        courses = find_class_courses(self.buzz, self.settings.parent_domain_id, self.classes)
+        domain = self.settings.parent_domain_id
+        try:
+            courses = find_class_courses(self.buzz, domain, self.classes)
+        except BuzzError as error:
+            raise explain_missing_domain(error, domain) from None
         ours = [course for course in courses if course.reference in sis_classes]
-        _warn_about_courses(courses, ours, self.classes, report)
+        # A class asked for that the SIS lacks is already a failure: no second warning.
+        asked = None if self.classes is None else self.classes & sis_classes.keys()
+        _warn_about_courses(courses, ours, asked, report)
         books: list[ClassGradebook] = []
         references: dict[str, str | None] = {}
         for course in ours:
