@@ -103,7 +103,7 @@ from oneroster_client.buzz.settings import (
     resolve_roles,
 )
 from oneroster_client.buzz.snapshot import RosterSnapshot, read_roster
-from oneroster_client.buzz.sync import SyncTooSoonError, sync
+from oneroster_client.buzz.sync import SyncReadError, SyncTooSoonError, sync
 from oneroster_client.buzz.throttle import BuzzRetryPolicy
 
 __all__ = [
@@ -176,6 +176,7 @@ __all__ = [
     "SyncHistory",
     "SyncHistoryError",
     "SyncInProgressError",
+    "SyncReadError",
     "SyncReport",
     "SyncTooSoonError",
     "TooSoon",

@@ -35,6 +35,7 @@ from oneroster_client.buzz.errors import (
 )
 from oneroster_client.buzz.throttle import NOT_PROCESSED_STATUSES, BuzzRetryPolicy
 from oneroster_client.retry import parse_retry_after
+from oneroster_client.status import tls_failure
 from oneroster_client.transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     BodyTooLarge,
@@ -415,7 +416,8 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 def _describe(exc: requests.RequestException, host: str, cmd: str) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS handshake with {host} failed ({cmd}): check the URL and certificate"
+        advice = tls_failure(exc).advice(setting="the Buzz URL")
+        return f"TLS handshake with {host} failed ({cmd}): {advice}"
     if isinstance(exc, requests.Timeout):
         return f"{host} did not answer {cmd} in time"
     if isinstance(exc, requests.ConnectionError):

@@ -83,6 +83,7 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
         (r"check the access token:", "check the access token (ONEROSTER_ACCESS_TOKEN):"),
         (r"port of token_url", "port of --token-url (ONEROSTER_TOKEN_URL)"),
         (r"port of the base URL", "port of the base URL (--base-url, ONEROSTER_BASE_URL)"),
+        (r"port of the Buzz URL", "port of the Buzz URL (--buzz-url, ONEROSTER_BUZZ_URL)"),
         (
             r"the CA bundle or the session's verify setting",
             "the CA bundle (REQUESTS_CA_BUNDLE)",

@@ -182,6 +182,9 @@ def test_every_rewrite_leaves_no_python_keyword() -> None:
         "plain-http server); check the scheme (http/https) and port of token_url",
         "the server does not speak TLS (https) at that address (it answered like a "
         "plain-http server); check the scheme (http/https) and port of the base URL",
+        "TLS handshake with b failed (listusers): the server does not speak TLS (https) at "
+        "that address (it answered like a plain-http server); check the scheme (http/https) "
+        "and port of the Buzz URL",
         "the server certificate was not accepted (self-signed certificate); check the base "
         "URL, the server certificate, and the CA bundle or the session's verify setting",
     ]
