@@ -20,7 +20,12 @@ import attrs
 
 from oneroster_client.buzz.desired import SourceRecord, ValidationIssue
 from oneroster_client.client import OneRosterClient
-from oneroster_client.errors import ConfigurationError, OneRosterError
+from oneroster_client.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    OneRosterError,
+    TransportError,
+)
 from oneroster_client.models import AcademicSession, Class, Course, Enrollment, Org, User
 from oneroster_client.paging import Listing, RecordError
 
@@ -124,11 +129,17 @@ def read_roster(
     records: dict[str, list[Any]] = {}
     reasons: list[str] = []
     issues: list[ValidationIssue] = []
+    stopped: str | None = None
     for attribute, wire in ROSTER_COLLECTIONS:
+        if stopped is not None:
+            records[attribute] = []
+            reasons.append(f"{wire}: not read ({stopped})")
+            continue
         delta = since if attribute not in FULL_READ_COLLECTIONS else None
-        records[attribute] = _read_one(
+        records[attribute], failure = _read_one(
             oneroster, attribute, wire, delta, max_workers, progress, reasons, issues
         )
+        stopped = _stops_the_read(wire, failure, sum(map(len, records.values())))
     return RosterSnapshot(
         **records,
         complete=not reasons,
@@ -148,8 +159,9 @@ def _read_one(
     progress: RosterProgress | None,
     reasons: list[str],
     issues: list[ValidationIssue],
-) -> list[Any]:
-    """Read one collection; problems go to ``reasons`` and ``issues``, never raised."""
+) -> tuple[list[Any], OneRosterError | None]:
+    """Read one collection; problems go to ``reasons`` and ``issues``, never raised. The
+    error that ended the read, if one did, is returned with what was read."""
     collection = getattr(oneroster, attribute)
 
     def report(received: int, total: int | None) -> None:
@@ -158,6 +170,7 @@ def _read_one(
 
     items: list[Any] = []
     listing: Listing[Any] | None = None
+    failure: OneRosterError | None = None
     try:
         if since is None:
             listing = collection.list(
@@ -170,6 +183,7 @@ def _read_one(
         for record in listing:  # one by one: records before a failure are kept
             items.append(record)
     except OneRosterError as exc:
+        failure = exc
         reasons.append(
             f"{wire}: the read failed after {len(items)} records ({type(exc).__name__}: {exc})"
         )
@@ -177,7 +191,21 @@ def _read_one(
         issues.extend(_unreadable(wire, error) for error in listing.errors)
         if listing.complete is not True:
             reasons.extend(f"{wire}: {problem}" for problem in listing.problems)
-    return items
+    return items, failure
+
+
+def _stops_the_read(wire: str, failure: OneRosterError | None, read: int) -> str | None:
+    """Why the other collections are not worth asking for after ``failure``, or ``None``.
+
+    Refused credentials are refused for every collection, and a server that never
+    answered (nothing read yet) will not answer the next request either: asking again
+    would only repeat the error, with all its retries, once per collection.
+    """
+    if isinstance(failure, AuthenticationError):  # 401 or a refused token; not a 403
+        return f"the credentials were refused when reading {wire}"
+    if isinstance(failure, TransportError) and read == 0:
+        return f"the server did not answer when reading {wire}"
+    return None
 
 
 def _unreadable(wire: str, error: RecordError) -> ValidationIssue:

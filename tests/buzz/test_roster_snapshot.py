@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from oneroster_client import OneRosterClient
+from oneroster_client.auth import OAuth2ClientCredentials
 from oneroster_client.buzz.snapshot import (
     FULL_READ_COLLECTIONS,
     ROSTER_COLLECTIONS,
@@ -167,3 +169,45 @@ def test_bad_max_workers_is_a_configuration_error(server: OneRosterServer) -> No
 def test_an_empty_snapshot_is_complete_and_holds_nothing() -> None:
     snapshot = RosterSnapshot()
     assert snapshot.complete and sum(snapshot.counts().values()) == 0
+
+
+def test_refused_credentials_stop_the_read_after_the_first_collection(
+    server: OneRosterServer,
+) -> None:
+    retry = RetryPolicy(max_attempts=3, sleep=lambda _: None, random=lambda: 0.0)
+    auth = OAuth2ClientCredentials(server.token_url, server.client_id, "not-the-secret")
+    with OneRosterClient(server.base_url, auth=auth, retry=retry, timeout=2.0) as client:
+        snapshot = read_roster(client)
+    assert not snapshot.complete
+    first, *rest = snapshot.incomplete_reasons
+    assert first.startswith("orgs: the read failed after 0 records (TokenRefusedError")
+    assert rest == [
+        f"{wire}: not read (the credentials were refused when reading orgs)"
+        for _, wire in ROSTER_COLLECTIONS[1:]
+    ]
+    assert "not-the-secret" not in " ".join(snapshot.incomplete_reasons)
+
+
+def test_a_server_that_never_answers_is_asked_once_not_once_per_collection() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    retry = RetryPolicy(max_attempts=2, sleep=lambda _: None, random=lambda: 0.0)
+    url = f"http://127.0.0.1:{port}/ims/oneroster/v1p1"
+    with OneRosterClient(url, auth=None, retry=retry, timeout=2.0) as client:
+        snapshot = read_roster(client)
+    first, *rest = snapshot.incomplete_reasons
+    assert first.startswith("orgs: the read failed after 0 records (TransportError")
+    assert rest == [
+        f"{wire}: not read (the server did not answer when reading orgs)"
+        for _, wire in ROSTER_COLLECTIONS[1:]
+    ]
+
+
+def test_a_refusal_of_one_collection_does_not_stop_the_others(server: OneRosterServer) -> None:
+    # A 403 is about one collection's scope: the others are still read.
+    with client_for(server, attempts=1) as client:
+        server.faults.fail_next(403)
+        snapshot = read_roster(client)
+    assert [r for r in snapshot.incomplete_reasons if "not read" in r] == []
+    assert snapshot.counts()["users"] > 0
