@@ -4,8 +4,14 @@ Building a million small objects (a district's enrollments in Buzz rostering) se
 the cyclic collector again and again, and each full pass walks every object already
 built: about half the time of mapping a district went there. The objects built are not
 cyclic garbage, so nothing is gained by collecting meanwhile. :func:`paused` switches
-the collector off for the duration and back on afterwards, unless someone else had
-switched it off (or still needs it off: pauses nest and may overlap across threads).
+the collector off for the duration and back on afterwards, unless it was off when the
+first pause began (or another pause still needs it off: pauses nest and may overlap
+across threads).
+
+The collector is process-wide: while a pause lasts, no thread's cyclic garbage is
+collected (reference counting still frees everything else), and a ``gc.disable()`` made
+by other code during a pause is undone when the last pause ends. Pauses are therefore
+kept to pure computation, never to waiting on the network.
 """
 
 from __future__ import annotations

@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -255,7 +254,8 @@ def read_fields(
                 # The field came under an earlier name too. Sent twice with one value
                 # (listings name an enrollment's course as entityid and courseid) it is
                 # one field; with another value the second is kept as it came.
-                if data[first] != value:
+                earlier = data[first]
+                if type(earlier) is not type(value) or earlier != value:
                     extra[key] = value
                 continue
         if value is None:
@@ -281,11 +281,36 @@ def read_fields(
     return values, (_shared_texts(tuple(raw_dates.items())) if raw_dates else raw_dates), extra
 
 
+class DateTexts(Mapping[str, str]):
+    """Date texts by wire name, read-only: one instance is shared by every record that
+    kept the same texts. Copies and pickles as a plain mapping of the same items."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = dict(texts)
+
+    def __getitem__(self, key: str) -> str:
+        return self._texts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __repr__(self) -> str:
+        return f"DateTexts({self._texts!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DateTexts, (self._texts,))
+
+
 @functools.lru_cache(maxsize=1024)
 def _shared_texts(items: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
     # Records that keep date texts mostly keep the same ones (a user who never logged in
     # has lastlogindate 0001-01-01T00:00:00Z): one read-only mapping for all of them.
-    return MappingProxyType(dict(items))
+    return DateTexts(dict(items))
 
 
 _TEXT, _ID, _DATE, _OTHER = "text", "id", "date", "other"

@@ -174,15 +174,15 @@ def format_buzz_date(value: datetime | None, open_end: str) -> str:
     """A date as sent to Buzz (UTC, whole seconds), or the open sentinel for ``None``."""
     if value is None:
         return open_end
+    if value.tzinfo is not UTC:  # the cache key must be the instant itself (DST folds)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return _buzz_date_text(value)
 
 
 @functools.lru_cache(maxsize=4096)
 def _buzz_date_text(value: datetime) -> str:
     # A district has few distinct dates (terms, enrollment starts): format each once.
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _DATE_FIELDS = frozenset({"startdate", "enddate"})

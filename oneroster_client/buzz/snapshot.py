@@ -24,6 +24,7 @@ from oneroster_client.errors import (
     AuthenticationError,
     ConfigurationError,
     OneRosterError,
+    TokenRefusedError,
     TransportError,
 )
 from oneroster_client.models import AcademicSession, Class, Course, Enrollment, Org, User
@@ -130,6 +131,7 @@ def read_roster(
     reasons: list[str] = []
     issues: list[ValidationIssue] = []
     stopped: str | None = None
+    answered = False  # a collection was read to its end: the server and credentials work
     for attribute, wire in ROSTER_COLLECTIONS:
         if stopped is not None:
             records[attribute] = []
@@ -139,7 +141,8 @@ def read_roster(
         records[attribute], failure = _read_one(
             oneroster, attribute, wire, delta, max_workers, progress, reasons, issues
         )
-        stopped = _stops_the_read(wire, failure, sum(map(len, records.values())))
+        stopped = _stops_the_read(wire, failure, answered)
+        answered = answered or failure is None
     return RosterSnapshot(
         **records,
         complete=not reasons,
@@ -194,16 +197,22 @@ def _read_one(
     return items, failure
 
 
-def _stops_the_read(wire: str, failure: OneRosterError | None, read: int) -> str | None:
+def _stops_the_read(wire: str, failure: OneRosterError | None, answered: bool) -> str | None:
     """Why the other collections are not worth asking for after ``failure``, or ``None``.
 
-    Refused credentials are refused for every collection, and a server that never
-    answered (nothing read yet) will not answer the next request either: asking again
-    would only repeat the error, with all its retries, once per collection.
+    A token endpoint that refuses the credentials refuses them for every collection, and
+    before any collection has been read to its end a 401 or a server that does not
+    answer will not change for the next one: asking again would only repeat the error,
+    with all its retries, once per collection. After a collection was read, a 401 may be
+    a vendor's way to refuse one collection, and a timeout may be one slow collection.
     """
-    if isinstance(failure, AuthenticationError):  # 401 or a refused token; not a 403
+    if isinstance(failure, TokenRefusedError):
+        return f"the token endpoint refused the credentials when reading {wire}"
+    if answered:
+        return None
+    if isinstance(failure, AuthenticationError):
         return f"the credentials were refused when reading {wire}"
-    if isinstance(failure, TransportError) and read == 0:
+    if isinstance(failure, TransportError):
         return f"the server did not answer when reading {wire}"
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from typing import Any
 
@@ -330,3 +332,26 @@ def test_a_date_text_is_dropped_only_when_writing_it_back_gives_it_again(
     assert enrollment.to_dict()["startdate"] == text
     written_again = enrollment.start_date is not None and format_date(enrollment.start_date)
     assert (enrollment.raw_dates is None) == (written_again == text)
+
+
+def test_entities_that_keep_date_texts_copy_and_pickle() -> None:
+    user = BuzzUser.from_dict({"id": "1", "lastlogindate": "0001-01-01T00:00:00Z"})
+    other = BuzzUser.from_dict({"id": "2", "lastlogindate": "0001-01-01T00:00:00Z"})
+    assert user.raw_dates is other.raw_dates  # shared: one per distinct set of texts
+    with pytest.raises(TypeError):
+        user.raw_dates["lastlogindate"] = "x"  # type: ignore[index]
+    for copied in (copy.deepcopy(user), pickle.loads(pickle.dumps(user))):
+        assert copied == user
+        assert (
+            copied.to_dict()
+            == user.to_dict()
+            == {
+                "id": "1",
+                "lastlogindate": "0001-01-01T00:00:00Z",
+            }
+        )
+
+
+def test_an_alias_equal_in_value_but_not_in_type_is_kept() -> None:
+    enrollment = BuzzEnrollment.from_dict({"id": "5", "entityid": 1, "courseid": True})
+    assert enrollment.extra == {"courseid": True}

@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oneroster_client.buzz import BuzzClient, BuzzRetryPolicy, BuzzToken, EnrollmentStatus, Rights
+from oneroster_client.buzz._wire import NO_END, NO_START
 from oneroster_client.buzz.apply import apply_plan
 from oneroster_client.buzz.current import BuzzState, read_buzz_state
 from oneroster_client.buzz.desired import (
@@ -29,7 +31,14 @@ from oneroster_client.buzz.desired import (
     SourceRecord,
     UserKind,
 )
-from oneroster_client.buzz.plan import Action, Operation, Plan, Ref, plan_roster
+from oneroster_client.buzz.plan import (
+    Action,
+    Operation,
+    Plan,
+    Ref,
+    format_buzz_date,
+    plan_roster,
+)
 from oneroster_client.buzz.settings import CourseRemoval, EnrollmentRemoval, RosterSettings
 from oneroster_client.buzz.testing import BuzzServer
 
@@ -677,3 +686,25 @@ def test_the_buzz_state_covers_the_district_tree_and_only_live_objects(
     off = read_buzz_state(buzz, attrs.evolve(SETTINGS, observers=False))
     assert off.rights == {}
     assert buzz_server.commands().count("getactorrights") - before == 1
+
+
+def test_buzz_dates_are_the_instant_whatever_the_zone_or_fold() -> None:
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2024, 11, 3, 1, 30, tzinfo=new_york, fold=0)  # the hour clocks repeat
+    second = first.replace(fold=1)
+    assert format_buzz_date(first, NO_START) == "2024-11-03T05:30:00Z"
+    assert format_buzz_date(second, NO_START) == "2024-11-03T06:30:00Z"
+    assert format_buzz_date(datetime(2024, 11, 3, 6, 30), NO_START) == "2024-11-03T06:30:00Z"
+    assert format_buzz_date(None, NO_END) == NO_END
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from([UTC, ZoneInfo("America/New_York")]),
+    )
+)
+def test_buzz_dates_match_an_uncached_conversion(moment: datetime) -> None:
+    expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert format_buzz_date(moment, NO_START) == expected

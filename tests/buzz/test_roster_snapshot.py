@@ -14,9 +14,17 @@ from oneroster_client.buzz.snapshot import (
     FULL_READ_COLLECTIONS,
     ROSTER_COLLECTIONS,
     RosterSnapshot,
+    _stops_the_read,
     read_roster,
 )
-from oneroster_client.errors import ConfigurationError
+from oneroster_client.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    OneRosterError,
+    PermissionDeniedError,
+    TokenRefusedError,
+    TransportError,
+)
 from oneroster_client.retry import RetryPolicy
 from oneroster_client.testing import OneRosterServer
 from oneroster_client.testing.district import District
@@ -182,7 +190,7 @@ def test_refused_credentials_stop_the_read_after_the_first_collection(
     first, *rest = snapshot.incomplete_reasons
     assert first.startswith("orgs: the read failed after 0 records (TokenRefusedError")
     assert rest == [
-        f"{wire}: not read (the credentials were refused when reading orgs)"
+        f"{wire}: not read (the token endpoint refused the credentials when reading orgs)"
         for _, wire in ROSTER_COLLECTIONS[1:]
     ]
     assert "not-the-secret" not in " ".join(snapshot.incomplete_reasons)
@@ -211,3 +219,21 @@ def test_a_refusal_of_one_collection_does_not_stop_the_others(server: OneRosterS
         snapshot = read_roster(client)
     assert [r for r in snapshot.incomplete_reasons if "not read" in r] == []
     assert snapshot.counts()["users"] > 0
+
+
+@pytest.mark.parametrize(
+    ("failure", "answered", "stops"),
+    [
+        (TokenRefusedError("refused", problem="credentials", status_code=401), True, True),
+        (AuthenticationError("401", status_code=401), False, True),
+        (AuthenticationError("401", status_code=401), True, False),  # one collection refused
+        (TransportError("no answer"), False, True),
+        (TransportError("timed out"), True, False),  # one slow collection
+        (PermissionDeniedError("403", status_code=403), False, False),
+        (None, False, False),
+    ],
+)
+def test_which_failures_stop_the_read(
+    failure: OneRosterError | None, answered: bool, stops: bool
+) -> None:
+    assert (_stops_the_read("orgs", failure, answered) is not None) is stops
