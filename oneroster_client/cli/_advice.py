@@ -108,6 +108,16 @@ PYTHON_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
             r"--approve \1 (or --approve alone, for whatever plan is held)",
         ),
         (r"approve='([^']*)'", r"--approve \1"),
+        (
+            r"check parent_domain_id, the id of the district's domain in Buzz",
+            "check the district's Buzz domain id: --domain, ONEROSTER_BUZZ_DOMAIN, or "
+            "parent_domain_id in [buzz] (or [roster]/[passback]) of the config file",
+        ),
+        (
+            r"Check base_url \(and token_url, when set\)",
+            "Check --buzz-url (ONEROSTER_BUZZ_URL, base_url in [buzz]) and --buzz-token-url "
+            "(ONEROSTER_BUZZ_TOKEN_URL) when set",
+        ),
         (r"set cascade_deletes to", "set cascade_deletes = true in [roster] to"),
         (r"set delete_domains to", "set delete_domains = true in [roster] to"),
         (r"set too_soon to 'warn'", 'set too_soon = "warn" in [roster]'),

@@ -4,8 +4,7 @@ to the SIS gradebook)."""
 from __future__ import annotations
 
 import argparse
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,41 +54,15 @@ def write_report(ctx: Context, report: Any, path: str | None) -> None:
     ctx.note(f"Report written to {target}")
 
 
-_Replacement = str | Callable[[re.Match[str]], str]
-
-_BUZZ_ADVICE: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (
-            r"check parent_domain_id, the id of the district's domain in Buzz",
-            "check the district's Buzz domain id: --domain, ONEROSTER_BUZZ_DOMAIN, or "
-            "parent_domain_id in [buzz] (or [roster]/[passback]) of the config file",
-        ),
-        (
-            r"Check base_url \(and token_url, when set\)",
-            "Check --buzz-url (ONEROSTER_BUZZ_URL, base_url in [buzz]) and --buzz-token-url "
-            "(ONEROSTER_BUZZ_TOKEN_URL) when set",
-        ),
-    )
-)
-"""Buzz run advice in library words, and what it is on the command line."""
-
-
-def _for_the_command_line(text: str) -> str:
-    for pattern, replacement in _BUZZ_ADVICE:
-        text = pattern.sub(replacement, text)
-    return for_the_command_line(text)
-
-
 def _show(ctx: Context, report: Any) -> None:
     if ctx.args.format == "json":
         ctx.say(report.to_json())
     else:
         # The report's advice is the library's (e.g. approve='plan-…'); JSON stays data.
-        ctx.say(_for_the_command_line(report.to_text()))
+        ctx.say(for_the_command_line(report.to_text()))
     if report.error is not None:
         # The reason a run stopped belongs on standard error too (scripts keep stdout).
-        ctx.note(f"oneroster {ctx.args.command}: {_for_the_command_line(report.error)}")
+        ctx.note(f"oneroster {ctx.args.command}: {for_the_command_line(report.error)}")
 
 
 def _history(ctx: Context) -> Any:

@@ -185,6 +185,10 @@ def test_every_rewrite_leaves_no_python_keyword() -> None:
         "TLS handshake with b failed (listusers): the server does not speak TLS (https) at "
         "that address (it answered like a plain-http server); check the scheme (http/https) "
         "and port of the Buzz URL",
+        "the district's Buzz domain 999 was not found (Buzz listroles answered DoesNotExist): "
+        "check parent_domain_id, the id of the district's domain in Buzz",
+        "the connection to 127.0.0.1:2 was refused (authentication). Check base_url (and "
+        "token_url, when set): the Buzz server",
         "the server certificate was not accepted (self-signed certificate); check the base "
         "URL, the server certificate, and the CA bundle or the session's verify setting",
     ]
