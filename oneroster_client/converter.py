@@ -59,33 +59,6 @@ __all__ = [
 
 T = TypeVar("T", bound=base.WireObject)
 
-# Wire names whose values are personal or secret: error messages describe such a value
-# (its type and length) instead of repeating it.
-SENSITIVE_FIELDS = frozenset(
-    {
-        "username",
-        "givenName",
-        "familyName",
-        "middleName",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "password",
-        "birthDate",
-        "cityOfBirth",
-        "userIds",
-        "metadata",
-        # Demographics are privileged data: none of their values are repeated either.
-        *rostering.SEX_AND_RACE_FIELDS,
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "publicSchoolResidenceStatus",
-        # A teacher's free text about one student (Result.comment) often names people.
-        "comment",
-    }
-)
-
 _EXTRA_KEY = "\x00extra"  # cannot occur in JSON produced by a sane server
 _MODELS: tuple[type[base.WireObject], ...] = (
     base.GUIDRef,
@@ -101,6 +74,20 @@ _MODELS: tuple[type[base.WireObject], ...] = (
     gradebook.Category,
     gradebook.LineItem,
     gradebook.Result,
+)
+
+# Wire names whose values are personal or secret: error messages describe such a value
+# (its type and length) instead of repeating it. They are the fields the models leave out
+# of repr (declared once, with ``hidden()``: names, contacts, demographics, a teacher's
+# comment ...) and vendor metadata, which may hold anything.
+SENSITIVE_FIELDS = frozenset(
+    {"metadata"}
+    | {
+        to_wire_name(field.name)
+        for model in _MODELS
+        for field in attrs.fields(model)
+        if field.repr is False
+    }
 )
 
 
