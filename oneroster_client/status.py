@@ -25,6 +25,7 @@ from oneroster_client._redact import (
     redact_url,
     secret_query_values,
 )
+from oneroster_client.endpoints import OPERATIONS
 from oneroster_client.errors import (
     APIError,
     AuthenticationError,
@@ -459,28 +460,14 @@ def _explain_403(ctx: _Context) -> str:
     )
 
 
-# The last path segment of every OneRoster 1.1 listing, lower-cased: a 404 there without
-# "unknown object" says the listing is not served at all (a wrong base URL or path, or a
-# collection this server does not offer), not that an id was not found.
+# The collection names of OneRoster 1.1 paths (every fixed segment of the endpoint table),
+# lower-cased: a 404 on a listing says the listing is not served at all (a wrong base URL
+# or path, or a collection this server does not offer), not that an id was not found.
 _COLLECTION_SEGMENTS = frozenset(
-    {
-        "academicsessions",
-        "categories",
-        "classes",
-        "courses",
-        "demographics",
-        "enrollments",
-        "gradingperiods",
-        "lineitems",
-        "orgs",
-        "resources",
-        "results",
-        "schools",
-        "students",
-        "teachers",
-        "terms",
-        "users",
-    }
+    segment.lower()
+    for operation in OPERATIONS
+    for segment in operation.path.strip("/").split("/")
+    if not segment.startswith("{")
 )
 
 
