@@ -472,8 +472,11 @@ _COLLECTION_SEGMENTS = frozenset(
 
 
 def _explain_404(ctx: _Context) -> str:
-    listing = ctx.path.rstrip("/").rpartition("/")[2].lower() in _COLLECTION_SEGMENTS
-    if listing and not ctx.has("unknownobject"):
+    segments = [segment.lower() for segment in ctx.path.rstrip("/").split("/")]
+    listing = segments[-1] in _COLLECTION_SEGMENTS
+    # Only a nested listing (classes/{id}/students) names an id that may be unknown.
+    nested = len(segments) >= 3 and segments[-3] in _COLLECTION_SEGMENTS
+    if listing and not (nested and ctx.has("unknownobject")):
         return (
             "nothing is served at this path; check the base URL (its full path, vendor "
             "prefix included, e.g. .../ims/oneroster/v1p1) and that the server offers this "

@@ -915,3 +915,12 @@ def test_status_re_exports_status_info_for_compatibility() -> None:
 
     assert status.StatusInfo is status_info.StatusInfo
     assert status.normalize_code_minor is status_info.normalize_code_minor
+
+
+def test_404_on_a_top_level_listing_points_at_the_base_url_even_with_unknownobject() -> None:
+    # Servers (the loopback one among them) answer a path they do not serve with
+    # "unknown object"; a top-level listing names no id, so the id hint would mislead.
+    error = _error(404, IMS_COMMON_404, url="https://sis.example.org/wrong/v1p1/users")
+
+    assert "nothing is served at this path; check the base URL" in str(error)
+    assert "sourcedId or a parent id" not in str(error)
